@@ -1,0 +1,101 @@
+package dev.offload.runner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.persistence.testkit.PersistenceTestKitPlugin;
+import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import akka.persistence.testkit.javadsl.PersistenceTestKit;
+import com.typesafe.config.ConfigFactory;
+import dev.offload.runner.RunnerPool.Command;
+import dev.offload.runner.RunnerPool.Lease;
+import dev.offload.runner.RunnerPool.LeaseRefused;
+import dev.offload.runner.RunnerPool.LeaseReply;
+import dev.offload.runner.RunnerPool.Leased;
+import dev.offload.runner.RunnerPool.RunnerLeased;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RunnerPoolConcurrencyTest {
+
+  private ActorTestKit testKit;
+  private ExecutorService askers;
+
+  @BeforeEach
+  void start() {
+    testKit = ActorTestKit.create(
+        ConfigFactory.parseString("akka.actor.provider = local")
+            .withFallback(PersistenceTestKitPlugin.getInstance().config())
+            .withFallback(PersistenceTestKitSnapshotPlugin.config()));
+    askers = Executors.newFixedThreadPool(50);
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    askers.shutdownNow();
+    askers.awaitTermination(10, TimeUnit.SECONDS);
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void fiftySessionsRaceForFiveRunners() throws Exception {
+    ActorRef<Command> pool =
+        testKit.spawn(RunnerPool.create(() -> Runners.standard(5), Clock.systemUTC()));
+    Instant deadline = Instant.now().plusMillis(500);
+    CountDownLatch go = new CountDownLatch(1);
+
+    List<CompletableFuture<LeaseReply>> replies = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      String session = "s" + i;
+      replies.add(CompletableFuture.supplyAsync(() -> {
+        awaitQuietly(go);
+        return AskPattern.<Command, LeaseReply>ask(pool,
+                replyTo -> new Lease(session, "standard", deadline, replyTo),
+                Duration.ofSeconds(20), testKit.scheduler())
+            .toCompletableFuture().join();
+      }, askers));
+    }
+    go.countDown();
+    CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+
+    List<Leased> leased = replies.stream().map(CompletableFuture::join)
+        .filter(Leased.class::isInstance).map(Leased.class::cast).toList();
+    List<LeaseRefused> refused = replies.stream().map(CompletableFuture::join)
+        .filter(LeaseRefused.class::isInstance).map(LeaseRefused.class::cast).toList();
+    assertEquals(5, leased.size());
+    assertEquals(5, leased.stream().map(l -> l.runner().id()).distinct().count());
+    assertEquals(45, refused.size());
+    refused.forEach(r -> assertEquals(
+        "no standard runner became free before the provisioning deadline", r.reason()));
+
+    List<Object> journal = PersistenceTestKit.create(testKit.system()).persistedInStorage("runner-pool");
+    assertEquals(5, journal.size());
+    assertEquals(
+        leased.stream().collect(Collectors.toMap(l -> l.runner().id(), Leased::sessionId)),
+        journal.stream().map(RunnerLeased.class::cast)
+            .collect(Collectors.toMap(RunnerLeased::runnerId, RunnerLeased::sessionId)));
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
