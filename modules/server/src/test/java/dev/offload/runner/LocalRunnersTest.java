@@ -1,0 +1,303 @@
+package dev.offload.runner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import com.jcraft.jsch.ChannelDirectStreamLocal;
+import com.jcraft.jsch.ChannelDirectTCPIP;
+import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.Session;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real MINA servers and a real JSch client: the SSH hop exactly as the control plane uses it. */
+class LocalRunnersTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final int CONNECT_MILLIS = 10_000;
+  private static ActorTestKit testKit;
+
+  @TempDir Path dataDir;
+
+  @BeforeAll
+  static void startSystem() {
+    testKit = ActorTestKit.create(ConfigFactory.parseString("akka.actor.provider = local"));
+  }
+
+  @AfterAll
+  static void stopSystem() {
+    testKit.shutdownTestKit();
+  }
+
+  private static Config engine(String target) {
+    return ConfigFactory.parseString("offload.runners.local.engine-target = \"" + target + "\"")
+        .withFallback(testKit.system().settings().config());
+  }
+
+  private Config absentEngine() {
+    return engine("unix://" + dataDir.resolve("no-engine-here.sock"));
+  }
+
+  private static void verified(SshConnections ssh, RunnerInfo runner) throws Exception {
+    ssh.verify(runner).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  private static Throwable verificationFailure(SshConnections ssh, RunnerInfo runner) {
+    ExecutionException failed = assertThrows(ExecutionException.class,
+        () -> ssh.verify(runner).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    return failed.getCause();
+  }
+
+  @Test
+  void verifiesEachRunnerWithItsPinnedKeyAndKeepsTheConnection() throws Exception {
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      List<RunnerInfo> offered = runners.runners();
+      assertEquals(List.of("local-1", "local-2"), offered.stream().map(RunnerInfo::id).toList());
+      assertNotEquals(offered.get(0).port(), offered.get(1).port());
+      assertNotEquals(offered.get(0).hostKey(), offered.get(1).hostKey());
+      for (RunnerInfo runner : offered) {
+        assertEquals("standard", runner.runnerClass());
+        assertEquals("local", runner.provider());
+        assertEquals("127.0.0.1", runner.host());
+        assertEquals("offload", runner.user());
+        assertTrue(runner.hostKey().startsWith("ssh-ed25519 AAAA"), runner.hostKey());
+        assertEquals(KeyUtils.getFingerPrint(PublicKeyEntry.parsePublicKeyEntry(runner.hostKey())
+            .resolvePublicKey(null, null, null)), runner.hostKeyFingerprint());
+      }
+
+      RunnerInfo first = offered.get(0);
+      verified(ssh, first);
+      Session session = ssh.session(first);
+      verified(ssh, first);
+      assertSame(session, ssh.session(first), "a warm runner needs no new handshake");
+      verified(ssh, offered.get(1));
+
+      assertEquals(runners.clientKey(), dataDir.resolve("runners/client-key"));
+      assertEquals("rw-------", PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(runners.clientKey())));
+      assertEquals("rw-------", PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dataDir.resolve("runners/local-1/host-key"))));
+      assertTrue(Files.readString(dataDir.resolve("runners/client-key.pub")).startsWith("ssh-ed25519 "));
+    }
+  }
+
+  @Test
+  void hostKeysSurviveARestartWithTheSameDataDir() throws Exception {
+    List<RunnerInfo> before;
+    String clientKey;
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir)) {
+      before = runners.runners();
+      clientKey = Files.readString(runners.clientKey());
+    }
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      assertEquals(clientKey, Files.readString(runners.clientKey()));
+      for (int i = 0; i < before.size(); i++) {
+        RunnerInfo now = runners.runners().get(i);
+        RunnerInfo pinnedBefore = new RunnerInfo(now.id(), now.runnerClass(), now.provider(),
+            now.host(), now.port(), now.user(), before.get(i).hostKey(), now.engineTarget());
+        assertEquals(pinnedBefore, now);
+        verified(ssh, pinnedBefore);
+      }
+    }
+  }
+
+  @Test
+  void aRunnerPresentingAnotherHostKeyIsRefused() throws Exception {
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      RunnerInfo real = runners.runners().get(0);
+      RunnerInfo other = runners.runners().get(1);
+      RunnerInfo pinnedWrong = new RunnerInfo(real.id(), real.runnerClass(), real.provider(),
+          real.host(), real.port(), real.user(), other.hostKey(), real.engineTarget());
+
+      Throwable refused = verificationFailure(ssh, pinnedWrong);
+
+      assertInstanceOf(SshConnections.VerificationFailed.class, refused);
+      assertEquals("host key verification failed for runner local-1 at 127.0.0.1:" + real.port()
+          + ": it presented " + real.hostKeyFingerprint() + " but " + other.hostKeyFingerprint()
+          + " is pinned", refused.getMessage());
+    }
+  }
+
+  @Test
+  void aRunnerThatWentAwayFailsVerificationInsteadOfReusingTheDeadConnection() throws Exception {
+    LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    try (runners; SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      RunnerInfo runner = runners.runners().get(0);
+      verified(ssh, runner);
+      runners.close();
+
+      Throwable failed = verificationFailure(ssh, runner);
+
+      assertInstanceOf(SshConnections.VerificationFailed.class, failed);
+      assertTrue(failed.getMessage().startsWith(
+          "cannot open an SSH connection to runner local-1 at 127.0.0.1:" + runner.port()),
+          failed.getMessage());
+    }
+  }
+
+  @Test
+  void onlyTheControlPlaneKeyAndUserLogIn() throws Exception {
+    Path strangerKey = dataDir.resolve("stranger/id_ed25519");
+    SshKeys.loadOrCreate(strangerKey, "stranger");
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+        SshConnections stranger = new SshConnections(strangerKey, WAIT, Runnable::run);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      RunnerInfo runner = runners.runners().get(0);
+      RunnerInfo asRoot = new RunnerInfo(runner.id(), runner.runnerClass(), runner.provider(),
+          runner.host(), runner.port(), "root", runner.hostKey(), runner.engineTarget());
+
+      assertTrue(verificationFailure(stranger, runner).getMessage().contains("Auth fail"));
+      assertTrue(verificationFailure(ssh, asRoot).getMessage().contains("Auth fail"));
+    }
+  }
+
+  @Test
+  void runnersRunNoShellAndNoCommands() throws Exception {
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      Session session = ssh.session(runners.runners().get(0));
+
+      ChannelExec exec = (ChannelExec) session.openChannel("exec");
+      exec.setCommand("id");
+      assertThrows(JSchException.class, () -> exec.connect(CONNECT_MILLIS));
+      assertThrows(JSchException.class, () -> session.openChannel("shell").connect(CONNECT_MILLIS));
+    }
+  }
+
+  @Test
+  void directTcpipCarriesBytesBothWaysToTheEngineOnly() throws Exception {
+    try (EchoServer engine = EchoServer.tcp();
+        EchoServer elsewhere = EchoServer.tcp();
+        LocalRunners runners =
+            LocalRunners.start(engine("tcp://127.0.0.1:" + engine.port()), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      Session session = ssh.session(runners.runners().get(0));
+
+      ChannelDirectTCPIP channel = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
+      channel.setHost("127.0.0.1");
+      channel.setPort(engine.port());
+      assertEchoed(channel);
+
+      ChannelDirectTCPIP refused = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
+      refused.setHost("127.0.0.1");
+      refused.setPort(elsewhere.port());
+      assertThrows(JSchException.class, () -> refused.connect(CONNECT_MILLIS));
+      // JSch's connect() swallows anything but a JSchException: without a socket path it "succeeds".
+      ChannelDirectStreamLocal socket =
+          (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");
+      socket.setSocketPath("/var/run/docker.sock");
+      assertThrows(JSchException.class, () -> socket.connect(CONNECT_MILLIS));
+    }
+  }
+
+  @Test
+  void directStreamLocalCarriesBytesBothWaysToTheEngineSocketOnly() throws Exception {
+    Path socket = dataDir.resolve("engine.sock");
+    try (EchoServer engine = EchoServer.unix(socket);
+        EchoServer elsewhere = EchoServer.unix(dataDir.resolve("other.sock"));
+        LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      Session session = ssh.session(runners.runners().get(0));
+
+      ChannelDirectStreamLocal channel =
+          (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");
+      channel.setSocketPath(socket.toString());
+      assertEchoed(channel);
+
+      ChannelDirectStreamLocal refused =
+          (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");
+      refused.setSocketPath(dataDir.resolve("other.sock").toString());
+      assertThrows(JSchException.class, () -> refused.connect(CONNECT_MILLIS));
+      ChannelDirectTCPIP tcp = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
+      tcp.setHost("127.0.0.1");
+      tcp.setPort(2375);
+      assertThrows(JSchException.class, () -> tcp.connect(CONNECT_MILLIS));
+    }
+  }
+
+  @Test
+  void anEngineSocketThatIsNotThereFailsTheChannelNotTheConnection() throws Exception {
+    Path socket = dataDir.resolve("engine.sock");
+    try (LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir);
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      RunnerInfo runner = runners.runners().get(0);
+      Session session = ssh.session(runner);
+      ChannelDirectStreamLocal channel =
+          (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");
+      channel.setSocketPath(socket.toString());
+
+      assertThrows(JSchException.class, () -> channel.connect(CONNECT_MILLIS));
+      verified(ssh, runner);
+      assertSame(session, ssh.session(runner));
+    }
+  }
+
+  /**
+   * Sends 4 MiB, twice the server's default channel window so window adjustments must flow, then
+   * half-closes: everything must come back in order, followed by end of stream once the engine has
+   * seen the half-close and finished (docker run -i depends on it).
+   */
+  private static void assertEchoed(ChannelDirectTCPIP channel) throws Exception {
+    byte[] sent = new byte[4 * 1024 * 1024];
+    new Random(42).nextBytes(sent);
+    InputStream fromEngine = channel.getInputStream();
+    OutputStream toEngine = channel.getOutputStream();
+    channel.connect(CONNECT_MILLIS);
+
+    CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+      try {
+        for (int off = 0; off < sent.length; off += 32 * 1024) {
+          toEngine.write(sent, off, 32 * 1024);
+          toEngine.flush();
+        }
+        toEngine.close();
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    byte[] received = assertTimeoutPreemptively(WAIT, () -> readToEnd(fromEngine));
+    writing.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+    assertArrayEquals(sent, received);
+    channel.disconnect();
+  }
+
+  private static byte[] readToEnd(InputStream in) throws IOException {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    byte[] buffer = new byte[32 * 1024];
+    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+      all.write(buffer, 0, n);
+    }
+    return all.toByteArray();
+  }
+}
