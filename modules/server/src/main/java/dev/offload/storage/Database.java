@@ -33,7 +33,9 @@ public final class Database implements AutoCloseable {
     this.pool = pool;
   }
 
-  /** Starts (or connects to) the database, migrates it and opens the pool for the product's tables. */
+  /**
+   * Starts (or connects to) the database, migrates it and opens the pool for the product's tables.
+   */
   public static Database start(Config config) {
     Config settings = config.getConfig("offload.db");
     Target target = Target.resolve(config);
@@ -101,8 +103,10 @@ public final class Database implements AutoCloseable {
     akka.put(shared + "db.numThreads", journalPool);
     akka.put(shared + "db.maxConnections", journalPool);
     akka.put(shared + "db.minConnections", journalPool);
-    akka.put(shared + "db.connectionTimeout", settings.getDuration("connection-timeout").toMillis());
-    for (String plugin : new String[] {"jdbc-journal", "jdbc-snapshot-store", "jdbc-read-journal"}) {
+    akka.put(
+        shared + "db.connectionTimeout", settings.getDuration("connection-timeout").toMillis());
+    for (String plugin :
+        new String[] {"jdbc-journal", "jdbc-snapshot-store", "jdbc-read-journal"}) {
       akka.put(plugin + ".use-shared-db", "slick");
     }
     akka.put("jdbc-journal.bufferSize", settings.getInt("journal-buffer-size"));
@@ -156,14 +160,22 @@ public final class Database implements AutoCloseable {
     static Target resolve(Config config) {
       Config db = config.getConfig("offload.db");
       if (!db.getString("url").isEmpty()) {
-        return new Target(db.getString("url"), db.getString("user"), db.getString("password"), null);
+        return new Target(
+            db.getString("url"), db.getString("user"), db.getString("password"), null);
       }
       Path dataDir = Path.of(config.getString("offload.data-dir")).resolve("pg");
       EmbeddedPostgres embedded =
           EmbeddedServer.start(
               dataDir, db.getInt("embedded.port"), db.getDuration("embedded.startup-timeout"));
-      log.info("Embedded PostgreSQL on port {}, data in {}", embedded.getPort(), dataDir.toAbsolutePath());
-      return new Target("jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres", "postgres", "", embedded);
+      log.info(
+          "Embedded PostgreSQL on port {}, data in {}",
+          embedded.getPort(),
+          dataDir.toAbsolutePath());
+      return new Target(
+          "jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres",
+          "postgres",
+          "",
+          embedded);
     }
 
     void stop() {

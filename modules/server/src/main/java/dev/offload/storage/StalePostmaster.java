@@ -58,7 +58,9 @@ final class StalePostmaster {
   private static OptionalLong pidIn(Path pidFile) throws IOException {
     List<String> lines = Files.readAllLines(pidFile);
     try {
-      return lines.isEmpty() ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(lines.get(0).trim()));
+      return lines.isEmpty()
+          ? OptionalLong.empty()
+          : OptionalLong.of(Long.parseLong(lines.get(0).trim()));
     } catch (NumberFormatException e) {
       return OptionalLong.empty();
     }
@@ -78,15 +80,19 @@ final class StalePostmaster {
    * are already closed, so it ends with a clean checkpoint and no recovery at the next start.
    */
   private static void stop(ProcessHandle postmaster, Path dataDir, Duration timeout) {
-    log.warn("Stopping PostgreSQL (pid {}) left running on {} by an earlier server", postmaster.pid(), dataDir);
+    log.warn(
+        "Stopping PostgreSQL (pid {}) left running on {} by an earlier server",
+        postmaster.pid(),
+        dataDir);
     postmaster.destroy();
     try {
       postmaster.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       throw new IllegalStateException(
-          "PostgreSQL (pid " + postmaster.pid() + ") left running on " + dataDir + " did not stop within "
-              + timeout.toSeconds() + " s; disconnect its clients or run pg_ctl -D " + dataDir
-              + " stop -m fast, then start again");
+          String.format(
+              "PostgreSQL (pid %d) left running on %s did not stop within %d s; disconnect its"
+                  + " clients or run pg_ctl -D %s stop -m fast, then start again",
+              postmaster.pid(), dataDir, timeout.toSeconds(), dataDir));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while stopping PostgreSQL on " + dataDir, e);

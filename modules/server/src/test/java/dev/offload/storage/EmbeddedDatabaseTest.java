@@ -39,7 +39,8 @@ class EmbeddedDatabaseTest {
   void keepsDataAcrossRestartsOnItsFixedPort() throws Exception {
     int port = freePort();
     Config config =
-        TestDatabase.config(dataDir).withValue("offload.db.embedded.port", ConfigValueFactory.fromAnyRef(port));
+        TestDatabase.config(dataDir)
+            .withValue("offload.db.embedded.port", ConfigValueFactory.fromAnyRef(port));
     try (Database first = Database.start(config)) {
       assertTrue(first.embedded());
       execute(first, "CREATE TABLE kept (name TEXT)", "INSERT INTO kept VALUES ('before restart')");
@@ -60,7 +61,9 @@ class EmbeddedDatabaseTest {
     }
     // After a machine crash the pid may belong to any process, such as this JVM.
     Path pidFile = dataDir.resolve("pg").resolve("postmaster.pid");
-    Files.write(pidFile, List.of(Long.toString(ProcessHandle.current().pid()), dataDir.resolve("pg").toString()));
+    Files.write(
+        pidFile,
+        List.of(Long.toString(ProcessHandle.current().pid()), dataDir.resolve("pg").toString()));
 
     try (Database second = Database.start(config)) {
       assertEquals("before crash", query(second, "SELECT name FROM kept"));
@@ -94,8 +97,11 @@ class EmbeddedDatabaseTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process server =
         new ProcessBuilder(
-                java, "-cp", System.getProperty("java.class.path"),
-                EmbeddedDatabaseProcess.class.getName(), dataDir.toString())
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                EmbeddedDatabaseProcess.class.getName(),
+                dataDir.toString())
             .redirectErrorStream(true)
             .start();
     StringBuilder output = new StringBuilder();
@@ -103,7 +109,8 @@ class EmbeddedDatabaseTest {
         CompletableFuture.supplyAsync(
             () -> {
               try (BufferedReader lines =
-                  new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
+                  new BufferedReader(
+                      new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = lines.readLine()) != null) {
                   if (line.equals(EmbeddedDatabaseProcess.READY)) {

@@ -32,7 +32,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The persistence fragment of {@link Database} drives a real journal, snapshot store and read journal. */
+/**
+ * The persistence fragment of {@link Database} drives a real journal, snapshot store and read
+ * journal.
+ */
 class JournalOnDatabaseTest {
 
   private static ActorTestKit testKit;
@@ -100,7 +103,8 @@ class JournalOnDatabaseTest {
 
   private static int snapshotsOf(String persistenceId) throws Exception {
     try (Connection c = TestDatabase.get().dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM snapshot WHERE persistence_id = ?")) {
+        PreparedStatement ps =
+            c.prepareStatement("SELECT count(*) FROM snapshot WHERE persistence_id = ?")) {
       ps.setString(1, persistenceId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -110,7 +114,8 @@ class JournalOnDatabaseTest {
   }
 
   /** The smallest tagged, snapshotting entity. */
-  static final class Notes extends EventSourcedBehavior<Notes.Command, Notes.NoteAdded, Notes.Notebook> {
+  static final class Notes
+      extends EventSourcedBehavior<Notes.Command, Notes.NoteAdded, Notes.Notebook> {
 
     interface Command {}
 
@@ -146,7 +151,10 @@ class JournalOnDatabaseTest {
           .forAnyState()
           .onCommand(
               Add.class,
-              add -> Effect().persist(new NoteAdded(id, add.text())).thenReply(add.replyTo(), s -> Done.getInstance()))
+              add ->
+                  Effect()
+                      .persist(new NoteAdded(id, add.text()))
+                      .thenReply(add.replyTo(), s -> Done.getInstance()))
           .onCommand(Read.class, (state, r) -> Effect().reply(r.replyTo(), state))
           .build();
     }

@@ -23,9 +23,15 @@ class MigrationsTest {
     assertTrue(
         tables.containsAll(
             List.of(
-                "event_journal", "event_tag", "snapshot", "durable_state",
-                "akka_projection_offset_store", "akka_projection_management",
-                "organisations", "users", "tokens")),
+                "event_journal",
+                "event_tag",
+                "snapshot",
+                "durable_state",
+                "akka_projection_offset_store",
+                "akka_projection_management",
+                "organisations",
+                "users",
+                "tokens")),
         tables::toString);
   }
 
@@ -35,9 +41,7 @@ class MigrationsTest {
         column("SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank");
 
     assertEquals(List.of("1", "2", "3"), applied.subList(0, 3));
-    assertEquals(
-        List.of(),
-        column("SELECT version FROM flyway_schema_history WHERE NOT success"));
+    assertEquals(List.of(), column("SELECT version FROM flyway_schema_history WHERE NOT success"));
   }
 
   @Test

@@ -49,7 +49,8 @@ class StalePostmasterTest {
   }
 
   private Path pidFile(long pid) throws Exception {
-    return Files.write(dataDir.resolve("postmaster.pid"), List.of(Long.toString(pid), dataDir.toString()));
+    return Files.write(
+        dataDir.resolve("postmaster.pid"), List.of(Long.toString(pid), dataDir.toString()));
   }
 
   private static String javaBinary() {

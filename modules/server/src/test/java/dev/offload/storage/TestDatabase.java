@@ -41,20 +41,28 @@ public final class TestDatabase {
     return get().akkaPersistenceConfig();
   }
 
-  /** The product configuration with an embedded database in {@code dataDir}, whatever the environment says. */
+  /**
+   * The product configuration with an embedded database in {@code dataDir}, whatever the
+   * environment says.
+   */
   public static Config config(Path dataDir) {
     return ConfigFactory.parseMap(
             Map.of(
-                "offload.data-dir", dataDir.toString(),
-                "offload.db.url", "",
-                "offload.db.pool-size", 4,
-                "offload.db.journal-pool-size", 4))
+                "offload.data-dir",
+                dataDir.toString(),
+                "offload.db.url",
+                "",
+                "offload.db.pool-size",
+                4,
+                "offload.db.journal-pool-size",
+                4))
         .withFallback(ConfigFactory.defaultReference())
         .resolve();
   }
 
   private static synchronized void stop() {
-    // The library's own shutdown hook may be stopping PostgreSQL right now; delete only once it is gone.
+    // The library's own shutdown hook may be stopping PostgreSQL right now; delete only once it is
+    // gone.
     Optional<ProcessHandle> postmaster = postmaster(dataDir.resolve("pg"));
     database.close();
     postmaster.ifPresent(p -> p.onExit().orTimeout(30, TimeUnit.SECONDS).join());
