@@ -1,0 +1,48 @@
+package dev.offload.server;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.offload.org.Bootstrap;
+import dev.offload.storage.Database;
+
+/** {@code bin/offload-server [migrate]}: runs a control-plane node, or only the migrations. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    Config config = ConfigFactory.load();
+    if (args.length == 1 && args[0].equals("migrate")) {
+      Database.migrate(config);
+      System.out.println("Database schema is up to date.");
+      return;
+    }
+    if (args.length > 0) {
+      System.err.println("usage: offload-server [migrate]");
+      System.exit(2);
+    }
+    OffloadServer server = OffloadServer.start(config);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "offload-shutdown"));
+    printWelcome(server);
+  }
+
+  private static void printWelcome(OffloadServer server) {
+    Bootstrap.Result boot = server.bootstrap();
+    StringBuilder out = new StringBuilder();
+    out.append("\nOffload control plane ").append(Version.current())
+        .append(" is listening on ").append(server.url()).append('\n');
+    if (boot.operatorToken() != null) {
+      out.append("Operator token (shown once, also in ").append(boot.operatorTokenFile())
+          .append("):\n  ").append(boot.operatorToken()).append('\n');
+    } else {
+      out.append("Operator token: in ").append(boot.operatorTokenFile()).append('\n');
+    }
+    if (boot.devToken() != null) {
+      out.append("Log in as the owner 'dev' of organisation 'default':\n")
+          .append("  offload login --server ").append(server.url()).append(" --token ").append(boot.devToken()).append('\n')
+          .append("or call the API directly:\n")
+          .append("  curl -H 'Authorization: Bearer ").append(boot.devToken()).append("' ")
+          .append(server.url()).append("/v1/sessions\n");
+    }
+    System.out.println(out);
+  }
+}
