@@ -41,7 +41,22 @@ final class Json {
           .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
           .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
           .serializationInclusion(JsonInclude.Include.ALWAYS)
+          .addModule(new com.fasterxml.jackson.databind.module.SimpleModule().addDeserializer(String.class, new StrictStrings()))
           .build();
+
+  /** A string field takes a JSON string only: {@code 1} or {@code true} is the wrong type, not "1". */
+  private static final class StrictStrings extends com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer<String> {
+    StrictStrings() {
+      super(String.class);
+    }
+
+    @Override
+    public String deserialize(com.fasterxml.jackson.core.JsonParser p, com.fasterxml.jackson.databind.DeserializationContext ctxt)
+        throws java.io.IOException {
+      if (p.hasToken(com.fasterxml.jackson.core.JsonToken.VALUE_STRING)) return p.getText();
+      return (String) ctxt.handleUnexpectedToken(String.class, p);
+    }
+  }
 
   private Json() {}
 

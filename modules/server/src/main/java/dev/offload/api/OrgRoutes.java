@@ -19,6 +19,8 @@ import java.util.function.Supplier;
 
 /** /v1/orgs: organisations, their tokens and settings. */
 final class OrgRoutes {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OrgRoutes.class);
+
   record CreateOrg(String id, String name) {}
 
   record IssueToken(String user, String role) {}
@@ -69,7 +71,10 @@ final class OrgRoutes {
         put(() -> owner(caller, org, () -> Json.body(SettingsPatch.class, false, maxBody, patch ->
             onSuccess(organisations.updateSettings(org, patch), settings -> {
               if (!settings.offloadEnabled()) {
-                sessions.terminateLive(org, SessionState.DISABLED, caller.isOperator() ? "operator" : caller.user());
+                sessions.terminateLive(org, SessionState.DISABLED, caller.isOperator() ? "operator" : caller.user())
+                    .whenComplete((ended, failure) -> {
+                      if (failure != null) log.warn("Live sessions of {} not all ended: {}", org, failure.toString());
+                    });
               }
               return Json.ok(settings);
             })))));

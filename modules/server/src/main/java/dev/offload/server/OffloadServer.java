@@ -74,7 +74,7 @@ public final class OffloadServer implements AutoCloseable {
 
       runners = LocalRunners.start(full, dataDir);
       ssh = SshConnections.create(system, dataDir);
-      List<String> runnerClasses = List.copyOf(full.getConfig("offload.runners.classes").root().keySet());
+      List<String> runnerClasses = full.getConfig("offload.runners.classes").root().keySet().stream().sorted().toList();
 
       ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, runners, clock);
       SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(runners, ssh));

@@ -105,6 +105,8 @@ public final class SessionEntity
 
   record ActivityCheck() implements Command {}
 
+  record AskForRunnerAgain() implements Command {}
+
   public sealed interface Reply extends CborSerializable {}
 
   public record Accepted(SessionView session) implements Reply {}
@@ -117,11 +119,12 @@ public final class SessionEntity
       implements CborSerializable {}
 
   /** Timings of lifecycle.md that configuration may shorten (tests, demos). */
-  public record Timings(Duration preservationWindow, Duration provisioningTimeout) {
+  public record Timings(Duration preservationWindow, Duration provisioningTimeout, Duration leaseRepeat) {
     public static Timings fromConfig(Config config) {
       return new Timings(
           config.getDuration("offload.session.preservation-window"),
-          config.getDuration("offload.session.provisioning-timeout"));
+          config.getDuration("offload.session.provisioning-timeout"),
+          config.getDuration("offload.session.lease-repeat"));
     }
   }
 
@@ -244,7 +247,8 @@ public final class SessionEntity
     switch (state.phase()) {
       case NEW -> {}
       case PROVISIONING -> {
-        askForRunner(state);
+        if (state.hasRunner()) verify(state.runnerId()); // assigned before the restart
+        else askForRunner(state);
         armDeadline(state);
       }
       // No connection survived the restart: an Active session is inactive at recovery time.
@@ -277,6 +281,10 @@ public final class SessionEntity
     any.onCommand(RunnerCheckFailed.class, this::onRunnerCheckFailed);
     any.onCommand(DeadlineReached.class, this::onDeadlineReached);
     any.onCommand(ActivityCheck.class, (s, c) -> reconsiderActivity(s, null));
+    any.onCommand(AskForRunnerAgain.class, (s, c) -> {
+      askForRunner(s);
+      return Effect().noReply();
+    });
     return any.build();
   }
 
@@ -319,9 +327,15 @@ public final class SessionEntity
       case PROVISIONING -> notReady(c.replyTo());
       case TERMINATED -> terminatedRejection(c.replyTo());
       case IDLE -> resumeIdle(s, "api-resume", c.replyTo());
-      case ACTIVE, GRACE_PERIOD -> {
+      case ACTIVE -> reply(c.replyTo(), s);
+      case GRACE_PERIOD -> {
+        // Resuming is activity: the grace period starts again from now (unless now busy).
         noteActivity("api-resume");
-        yield reconsiderActivity(s, c.replyTo());
+        SessionEvent resumed = s.activityResumed("api-resume", now());
+        SessionState after = s.apply(resumed);
+        List<SessionEvent> events = new ArrayList<>(List.of(resumed));
+        if (!busy(after)) events.add(after.gracePeriodStarted(now()));
+        yield Effect().persist(events).thenRun(this::armDeadline).thenReply(c.replyTo(), this::accepted);
       }
     };
   }
@@ -400,10 +414,7 @@ public final class SessionEntity
         }
         return Effect().noReply();
       }
-      if (s.hasRunner()) { // re-asked after a restart: same runner, verify it again
-        verify(runner.id());
-        return Effect().noReply();
-      }
+      if (s.hasRunner()) return Effect().noReply(); // a repeated answer: already being verified
       return Effect()
           .persist(
               s.runnerAssigned(
@@ -526,9 +537,10 @@ public final class SessionEntity
   }
 
   private void askForRunner(SessionState s) {
-    if (s.phase() == Phase.PROVISIONING) {
+    if (s.phase() == Phase.PROVISIONING && !s.hasRunner()) {
       pool.tell(
           new RunnerPool.Lease(sessionId, s.runnerClass(), s.provisioningDeadline(), leaseReplies));
+      timers.startSingleTimer("lease", new AskForRunnerAgain(), timings.leaseRepeat());
     }
   }
 

@@ -124,7 +124,9 @@ public final class SessionIndex {
         c.prepareStatement(
             "INSERT INTO sessions (id, org, user_name, runner_class, state, created_at, last_seq_nr,"
                 + " snapshot, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, 1, ?::jsonb, ?, ?)"
-                + " ON CONFLICT (id) DO NOTHING")) {
+                // The projection may have indexed the session first; the key must still be kept.
+                + " ON CONFLICT (id) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key,"
+                + " request_hash = EXCLUDED.request_hash")) {
       st.setObject(1, UUID.fromString(state.id()));
       st.setString(2, state.org());
       st.setString(3, state.user());
@@ -139,7 +141,8 @@ public final class SessionIndex {
   }
 
   /** Folds one journal event into the session's row; events already applied are skipped. */
-  void apply(Connection c, String sessionId, long sequenceNr, SessionEvent event) throws SQLException {
+  /** Returns whether the event changed the row (false when it was already applied). */
+  boolean apply(Connection c, String sessionId, long sequenceNr, SessionEvent event) throws SQLException {
     UUID id = UUID.fromString(sessionId);
     SessionState before;
     long lastSeqNr;
@@ -156,14 +159,14 @@ public final class SessionIndex {
         }
       }
     }
-    if (sequenceNr <= lastSeqNr) return;
+    if (sequenceNr <= lastSeqNr) return false;
     if (before == null) {
       if (!(event instanceof SessionEvent.SessionRequested)) {
         log.warn("Session {}: event {} arrived before the session was indexed", sessionId, sequenceNr);
-        return;
+        return false;
       }
       insertRequested(c, SessionState.empty(sessionId).apply(event), null, null);
-      return;
+      return true;
     }
     SessionState after = before.apply(event);
     try (PreparedStatement st =
@@ -176,6 +179,7 @@ public final class SessionIndex {
       st.setObject(5, id);
       st.executeUpdate();
     }
+    return true;
   }
 
   // ---- the projection ----
@@ -212,12 +216,8 @@ public final class SessionIndex {
     @Override
     public void process(PlainJdbcSession session, EventEnvelope<SessionEvent> envelope) throws Exception {
       String sessionId = envelope.persistenceId().substring(envelope.persistenceId().indexOf('|') + 1);
-      session.withConnection(
-          c -> {
-            index.apply(c, sessionId, envelope.sequenceNr(), envelope.event());
-            return null;
-          });
-      SessionMetrics.TRANSITIONS.labelValues(envelope.event().getClass().getSimpleName()).inc();
+      boolean folded = session.withConnection(c -> index.apply(c, sessionId, envelope.sequenceNr(), envelope.event()));
+      if (folded) SessionMetrics.TRANSITIONS.labelValues(envelope.event().getClass().getSimpleName()).inc();
     }
   }
 

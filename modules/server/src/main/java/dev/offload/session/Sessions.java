@@ -113,7 +113,7 @@ public final class Sessions {
               String runnerClass = runnerClass(request, settings, org);
               int idleTimeout = idleTimeout(request, settings, userTimeout, org);
               return startLocked(caller, org, runnerClass, idleTimeout, labels, settings,
-                  idempotencyKey, requestHash(org, request, labels));
+                  idempotencyKey, requestHash(org, runnerClass, request.idleTimeoutSeconds(), labels));
             },
             blocking);
   }
@@ -248,8 +248,9 @@ public final class Sessions {
     return rows.stream().map(this::view).filter(v -> !v.state().isTerminated()).toList();
   }
 
-  private static String requestHash(String org, StartRequest request, Map<String, String> labels) {
-    String canonical = org + "\n" + request.runnerClass() + "\n" + request.idleTimeoutSeconds() + "\n" + new TreeMap<>(labels);
+  /** Over the request with its defaults filled in, so {@code {}} and its spelled-out form agree. */
+  private static String requestHash(String org, String runnerClass, Integer idleTimeout, Map<String, String> labels) {
+    String canonical = org + "\n" + runnerClass + "\n" + idleTimeout + "\n" + new TreeMap<>(labels);
     try {
       return HexFormat.of().formatHex(
           MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8)));
@@ -261,16 +262,16 @@ public final class Sessions {
   // ---- one session ----
 
   public CompletionStage<SessionView> get(Principal caller, String id) {
-    return visible(caller, id, false).thenApply(this::view);
+    return visible(caller, id).thenApply(this::view);
   }
 
   public CompletionStage<SessionView> stop(Principal caller, String id) {
-    return visible(caller, id, true)
+    return visible(caller, id)
         .thenApply(row -> ask(row.id().toString(), replyTo -> new SessionEntity.Stop(caller.user(), replyTo)));
   }
 
   public CompletionStage<SessionView> resume(Principal caller, String id) {
-    return visible(caller, id, true)
+    return visible(caller, id)
         .thenApply(row -> ask(row.id().toString(), SessionEntity.Resume::new));
   }
 
@@ -278,7 +279,7 @@ public final class Sessions {
    * The session's row if the caller may see it. Anything else is 404, so that the existence of
    * another organisation's or another member's session does not leak.
    */
-  public CompletionStage<SessionIndex.Row> visible(Principal caller, String id, boolean toChange) {
+  public CompletionStage<SessionIndex.Row> visible(Principal caller, String id) {
     requireSessionUser(caller);
     return CompletableFuture.supplyAsync(() -> {
       ClientError notFound = ClientError.notFound("session " + id);

@@ -104,6 +104,9 @@ class ApiTest {
     assertEquals("idleTimeoutSeconds", wrongType.errorField());
     assertError(api.post("/v1/sessions", org.alice(), "{\"idleTimeoutSeconds\": 1e10}"), 400, "invalid_argument");
     assertError(api.post("/v1/sessions", org.alice(), "[1,2]"), 400, "invalid_argument");
+    Response numberForString = api.post("/v1/sessions", org.alice(), "{\"labels\": {\"team\": 1}}");
+    assertError(numberForString, 400, "invalid_argument");
+    assertEquals("labels.team", numberForString.errorField());
     assertEquals(0, server.count("SELECT count(*) FROM sessions WHERE org = '" + org.id() + "'"), "nothing started");
   }
 
@@ -205,6 +208,18 @@ class ApiTest {
   }
 
   @Test
+  void anOrganisationCanForbidChoosingTheIdleTimeout() {
+    Org org = newOrg();
+    api.put("/v1/orgs/" + org.id() + "/settings", org.owner(), "{\"allowUserIdleTimeout\": false, \"idleTimeoutSeconds\": 45}");
+    Response refused = api.post("/v1/sessions", org.alice(), "{\"idleTimeoutSeconds\": 600}");
+    assertError(refused, 400, "invalid_argument");
+    assertEquals("idleTimeoutSeconds", refused.errorField());
+    Response created = api.post("/v1/sessions", org.alice(), "{}");
+    assertEquals(45, created.json().get("idleTimeoutSeconds").asInt(), "the organisation's timeout applies");
+    api.delete("/v1/sessions/" + created.json().get("id").asText(), org.alice());
+  }
+
+  @Test
   void idempotencyKeyReturnsTheSameSessionAndRefusesAnotherBody() {
     Org org = newOrg();
     Map<String, String> key = Map.of("Idempotency-Key", "build-42");
@@ -214,6 +229,8 @@ class ApiTest {
     assertEquals(200, repeat.status());
     assertEquals(first.json().get("id"), repeat.json().get("id"));
     assertError(api.post("/v1/sessions", org.bob(), "{\"idleTimeoutSeconds\": 90}", key), 409, "conflict");
+    Response spelledOut = api.post("/v1/sessions", org.bob(), "{\"idleTimeoutSeconds\": 60, \"runnerClass\": \"standard\"}", key);
+    assertEquals(200, spelledOut.status(), "the default runner class spelled out is the same request");
     assertError(api.post("/v1/sessions", org.bob(), "{}", Map.of("Idempotency-Key", "k".repeat(129))), 400, "invalid_argument");
     api.delete("/v1/sessions/" + first.json().get("id").asText(), org.bob());
   }

@@ -46,6 +46,14 @@ class ConcurrentStartsTest {
         sessionToken.put(new ApiClient.Response(201, created.body(), created).json().get("id").asText(), tokens.get(i));
       }
 
+      // While most of them wait in the pool's queue, a waiting session cannot be resumed yet.
+      String waiting = sessionToken.keySet().stream()
+          .filter(id -> api.get("/v1/sessions/" + id, sessionToken.get(id)).json().get("state").asText().equals("provisioning"))
+          .findFirst().orElseThrow();
+      ApiClient.Response notReady = api.post("/v1/sessions/" + waiting + "/resume", sessionToken.get(waiting), "");
+      assertEquals(409, notReady.status(), notReady.body());
+      assertEquals("session_not_ready", notReady.errorCode());
+
       Map<String, JsonNode> settled = new HashMap<>();
       Await.until(Duration.ofSeconds(30), () -> {
         sessionToken.forEach((id, token) -> {

@@ -38,6 +38,7 @@ class SessionEntityTest {
 
   private static final Duration WINDOW = Duration.ofMinutes(5);
   private static final Duration PROVISIONING = Duration.ofMinutes(2);
+  private static final Duration LEASE_REPEAT = Duration.ofMillis(300);
   private static final RunnerInfo RUNNER =
       new RunnerInfo("local-1", "standard", "local", "127.0.0.1", 2222, "offload", "ssh-ed25519 AAAA", "unix:///var/run/docker.sock");
 
@@ -67,7 +68,7 @@ class SessionEntityTest {
         EventSourcedBehaviorTestKit.create(
             TESTKIT.system(),
             SessionEntity.create(
-                sessionId, clock, new Timings(WINDOW, PROVISIONING), pool.getRef(), check, self -> {}),
+                sessionId, clock, new Timings(WINDOW, PROVISIONING, LEASE_REPEAT), pool.getRef(), check, self -> {}),
             // Events and state are checked here; messages between nodes in SessionSerializationTest.
             EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false));
   }
@@ -182,6 +183,28 @@ class SessionEntityTest {
     var result = kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER)));
     assertTrue(result.hasNoEvents());
     assertEquals(new RunnerPool.Release(sessionId, "local-1"), pool.expectMessageClass(RunnerPool.Release.class));
+  }
+
+  @Test
+  void aWaitingSessionKeepsAskingThePoolUntilItHasARunner() {
+    start(60);
+    pool.expectMessageClass(RunnerPool.Lease.class);
+    // The pool may have restarted and forgotten its in-memory queue: the session asks again.
+    assertEquals(sessionId, pool.expectMessageClass(RunnerPool.Lease.class, Duration.ofSeconds(3)).sessionId());
+    kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER)));
+    awaitPhase(Phase.GRACE_PERIOD);
+    pool.expectNoMessage(LEASE_REPEAT.multipliedBy(3));
+  }
+
+  @Test
+  void resumeDuringTheGracePeriodStartsItAgain() {
+    toGracePeriod();
+    clock.advance(Duration.ofSeconds(30));
+    var result = kit.<Reply>runCommand(Resume::new);
+    assertEquals(2, result.events().size());
+    assertEquals("api-resume", ((ActivityResumed) result.events().get(0)).reason());
+    assertEquals(clock.instant().plusSeconds(60), ((GracePeriodStarted) result.events().get(1)).idleAt());
+    assertEquals("api-resume", ((Accepted) result.reply()).session().lastActivityReason());
   }
 
   @Test
