@@ -1,5 +1,7 @@
 package dev.offload.api;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.offload.billing.Billing;
 import dev.offload.session.SessionEntity.SessionView;
 import dev.offload.session.SessionState;
 import java.time.Instant;
@@ -26,17 +28,28 @@ record SessionJson(
     int runningContainers,
     int containersStarted,
     List<Object> ports,
+    long billableSeconds,
+    List<StretchJson> stretches,
     String lastActivityReason,
     Map<String, String> labels) {
 
+  /** One interval of the session's own ledger; {@code why} only where billing.md gives a reason. */
+  record StretchJson(
+      String kind, Instant from, Instant to, boolean billed,
+      @JsonInclude(JsonInclude.Include.NON_NULL) String why) {}
+
+  /** A live session is charged up to now, as the usage view does (billing.md). */
   static SessionJson of(SessionView view) {
     SessionState s = view.state();
+    Billing.SessionCharge charge = Billing.charge(s, s.isTerminated() ? null : Instant.now());
     return new SessionJson(
         s.id(), s.org(), s.user(), s.phase().apiName, s.runnerClass(),
         s.runnerId() == null ? null : Map.of("id", s.runnerId()),
         s.idleTimeoutSeconds(), s.createdAt(), s.activatedAt(), view.lastActivityAt(), s.idleAt(),
         s.expiresAt(), s.terminatedAt(), s.terminationReason(), view.openConnections(),
-        s.runningContainers().size(), s.containersStarted(), List.of(), view.lastActivityReason(),
-        s.labels());
+        s.runningContainers().size(), s.containersStarted(), List.of(), charge.totalSeconds(),
+        charge.stretches().stream()
+            .map(x -> new StretchJson(x.kind(), x.from(), x.to(), x.billed(), x.why())).toList(),
+        view.lastActivityReason(), s.labels());
   }
 }

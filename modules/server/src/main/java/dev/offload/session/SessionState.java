@@ -5,7 +5,9 @@ import dev.offload.CborSerializable;
 import dev.offload.session.SessionEvent.*;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -34,8 +36,24 @@ public record SessionState(
     String terminationReason,
     Map<String, String> runningContainers,
     int containersStarted,
+    List<PhaseChange> history,
+    Instant lastEventAt,
     String lastHash)
     implements CborSerializable {
+
+  /**
+   * From {@code at} on, the session was in {@code phase}: what billing walks. {@code at} is
+   * clamped to the latest instant of any earlier event (billing.md), so a node with a slower
+   * clock never makes time run backwards.
+   */
+  public record PhaseChange(Phase phase, Instant at) implements CborSerializable {}
+
+  public SessionState {
+    // Snapshots in the index written before a field existed read it as null.
+    labels = labels == null ? Map.of() : labels;
+    runningContainers = runningContainers == null ? Map.of() : runningContainers;
+    history = history == null ? List.of() : history;
+  }
 
   /** The session states, with their API spelling. {@code NEW} is an entity with no events yet. */
   public enum Phase {
@@ -65,7 +83,7 @@ public record SessionState(
   public static SessionState empty(String id) {
     return new SessionState(
         id, Phase.NEW, null, null, null, 0, Map.of(), null, null, null, null, null, null, null,
-        null, null, Map.of(), 0, EventHash.genesis(id));
+        null, null, Map.of(), 0, List.of(), null, EventHash.genesis(id));
   }
 
   @JsonIgnore
@@ -223,6 +241,13 @@ public record SessionState(
       running.remove(e.containerId());
       d.runningContainers = Map.copyOf(running);
     }
+    Instant clamped = lastEventAt == null || event.at().isAfter(lastEventAt) ? event.at() : lastEventAt;
+    d.lastEventAt = clamped;
+    if (d.phase != phase) {
+      List<PhaseChange> changes = new ArrayList<>(history);
+      changes.add(new PhaseChange(d.phase, clamped));
+      d.history = List.copyOf(changes);
+    }
     d.lastHash = EventHash.of(event);
     return d.build();
   }
@@ -240,6 +265,8 @@ public record SessionState(
     String terminationReason;
     Map<String, String> runningContainers;
     int containersStarted;
+    List<PhaseChange> history;
+    Instant lastEventAt;
     String lastHash;
 
     Draft(SessionState s) {
@@ -249,14 +276,15 @@ public record SessionState(
       runnerEndpoint = s.runnerEndpoint; activatedAt = s.activatedAt; idleAt = s.idleAt;
       expiresAt = s.expiresAt; terminatedAt = s.terminatedAt;
       terminationReason = s.terminationReason; runningContainers = s.runningContainers;
-      containersStarted = s.containersStarted; lastHash = s.lastHash;
+      containersStarted = s.containersStarted; history = s.history;
+      lastEventAt = s.lastEventAt; lastHash = s.lastHash;
     }
 
     SessionState build() {
       return new SessionState(
           id, phase, org, user, runnerClass, idleTimeoutSeconds, labels, createdAt,
           provisioningDeadline, runnerId, runnerEndpoint, activatedAt, idleAt, expiresAt,
-          terminatedAt, terminationReason, runningContainers, containersStarted, lastHash);
+          terminatedAt, terminationReason, runningContainers, containersStarted, history, lastEventAt, lastHash);
     }
   }
 }

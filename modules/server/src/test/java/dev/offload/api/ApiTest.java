@@ -195,6 +195,17 @@ class ApiTest {
     JsonNode after = Await.until(Duration.ofSeconds(10), () -> api.get("/v1/sessions/" + id, org.alice()).json(),
         s -> s.path("state").asText().equals("terminated"), "terminated");
     assertEquals("stopped", after.get("terminationReason").asText());
+    JsonNode stretches = after.get("stretches");
+    assertEquals("provisioning", stretches.get(0).get("kind").asText());
+    assertFalse(stretches.get(0).get("billed").asBoolean());
+    long billedMillis = 0;
+    for (JsonNode st : stretches) {
+      if (st.get("billed").asBoolean()) {
+        billedMillis += java.time.Duration.between(java.time.Instant.parse(st.get("from").asText()),
+            java.time.Instant.parse(st.get("to").asText())).toMillis();
+      }
+    }
+    assertEquals((billedMillis + 999) / 1000, after.get("billableSeconds").asLong(), "charged time rounds up to seconds");
   }
 
   @Test
