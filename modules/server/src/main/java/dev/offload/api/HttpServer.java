@@ -7,6 +7,7 @@ import akka.http.javadsl.Http;
 import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.server.Route;
 import dev.offload.ClientError;
+import dev.offload.billing.Audit;
 import dev.offload.org.Organisations;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
@@ -31,15 +32,16 @@ public final class HttpServer {
 
   public static Route routes(
       ActorSystem<?> system, Organisations organisations, Sessions sessions, SessionUpdates updates,
-      DataSource dataSource, Executor blocking, long maxBody, String version) {
+      Audit audit, DataSource dataSource, Executor blocking, long maxBody, String version) {
     Authentication auth = new Authentication(organisations);
     SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody);
     OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
+    AuditRoutes auditRoutes = new AuditRoutes(audit, blocking, java.time.Clock.systemUTC());
     OpsRoutes ops = new OpsRoutes(system, dataSource, blocking, version);
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
-            concat(sessionRoutes.routes(caller), orgRoutes.routes(caller)))));
+            concat(sessionRoutes.routes(caller), auditRoutes.routes(caller), orgRoutes.routes(caller)))));
     return timed(withRequestTimeoutResponse(
         request -> ErrorResponses.of(new ClientError(ClientError.Code.UNAVAILABLE,
             "the request took too long; retry in a few seconds")),

@@ -5,7 +5,10 @@ import com.typesafe.config.ConfigFactory;
 import dev.offload.org.Bootstrap;
 import dev.offload.storage.Database;
 
-/** {@code bin/offload-server [migrate]}: runs a control-plane node, or only the migrations. */
+/**
+ * {@code bin/offload-server [migrate | audit …]}: runs a control-plane node, only the migrations,
+ * or the billing audit against a database.
+ */
 public final class Main {
   private Main() {}
 
@@ -16,8 +19,12 @@ public final class Main {
       System.out.println("Database schema is up to date.");
       return;
     }
+    if (args.length > 0 && args[0].equals("audit")) {
+      System.exit(AuditCommand.run(java.util.List.of(args).subList(1, args.length), config));
+    }
     if (args.length > 0) {
       System.err.println("usage: offload-server [migrate]");
+      System.err.println("       " + AuditCommand.USAGE.substring("usage: ".length()));
       System.exit(2);
     }
     OffloadServer server = OffloadServer.start(config);

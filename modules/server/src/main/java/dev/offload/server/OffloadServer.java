@@ -8,6 +8,9 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
 import dev.offload.api.HttpServer;
+import dev.offload.billing.Audit;
+import dev.offload.billing.Ledger;
+import dev.offload.billing.Rates;
 import dev.offload.org.Bootstrap;
 import dev.offload.org.Organisations;
 import dev.offload.runner.LocalRunners;
@@ -79,7 +82,7 @@ public final class OffloadServer implements AutoCloseable {
       ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, runners, clock);
       SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(runners, ssh));
       SessionIndex index = new SessionIndex(database.dataSource());
-      index.startProjection(system);
+      index.startProjection(system, List.of(new Ledger(Rates.fromConfig(full), clock)));
 
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
       Bootstrap.Result bootstrap = Bootstrap.run(organisations, full, dataDir,
@@ -88,7 +91,9 @@ public final class OffloadServer implements AutoCloseable {
           java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock);
       SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));
 
-      var routes = HttpServer.routes(system, organisations, sessions, updates, database.dataSource(), blocking,
+      Audit audit = new Audit(database.dataSource(),
+          akka.serialization.SerializationExtension.get(system.classicSystem()), Rates.fromConfig(full));
+      var routes = HttpServer.routes(system, organisations, sessions, updates, audit, database.dataSource(), blocking,
           full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes,
               full.getString("offload.http.interface"), full.getInt("offload.http.port"))

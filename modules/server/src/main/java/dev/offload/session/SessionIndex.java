@@ -56,6 +56,7 @@ public final class SessionIndex {
   }
 
   private final DataSource dataSource;
+  private List<SessionFold> followers = List.of();
 
   public SessionIndex(DataSource dataSource) {
     this.dataSource = dataSource;
@@ -63,8 +64,13 @@ public final class SessionIndex {
   }
 
   public Optional<Row> find(UUID id) throws SQLException {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement st = c.prepareStatement(SELECT + " WHERE id = ?")) {
+    try (Connection c = dataSource.getConnection()) {
+      return find(c, id);
+    }
+  }
+
+  Optional<Row> find(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement st = c.prepareStatement(SELECT + " WHERE id = ?")) {
       st.setObject(1, id);
       try (ResultSet rs = st.executeQuery()) {
         return rs.next() ? Optional.of(row(rs)) : Optional.empty();
@@ -141,8 +147,8 @@ public final class SessionIndex {
   }
 
   /** Folds one journal event into the session's row; events already applied are skipped. */
-  /** Returns whether the event changed the row (false when it was already applied). */
-  boolean apply(Connection c, String sessionId, long sequenceNr, SessionEvent event) throws SQLException {
+  /** The session's state after the event, or empty when the event was already applied. */
+  Optional<SessionState> apply(Connection c, String sessionId, long sequenceNr, SessionEvent event) throws SQLException {
     UUID id = UUID.fromString(sessionId);
     SessionState before;
     long lastSeqNr;
@@ -159,14 +165,15 @@ public final class SessionIndex {
         }
       }
     }
-    if (sequenceNr <= lastSeqNr) return false;
+    if (sequenceNr <= lastSeqNr) return Optional.empty();
     if (before == null) {
       if (!(event instanceof SessionEvent.SessionRequested)) {
         log.warn("Session {}: event {} arrived before the session was indexed", sessionId, sequenceNr);
-        return false;
+        return Optional.empty();
       }
-      insertRequested(c, SessionState.empty(sessionId).apply(event), null, null);
-      return true;
+      SessionState requested = SessionState.empty(sessionId).apply(event);
+      insertRequested(c, requested, null, null);
+      return Optional.of(requested);
     }
     SessionState after = before.apply(event);
     try (PreparedStatement st =
@@ -179,13 +186,17 @@ public final class SessionIndex {
       st.setObject(5, id);
       st.executeUpdate();
     }
-    return true;
+    return Optional.of(after);
   }
 
   // ---- the projection ----
 
-  /** Runs the index projection, one instance per session tag, spread over the cluster. */
-  public void startProjection(ActorSystem<?> system) {
+  /**
+   * Runs the index projection, one instance per session tag, spread over the cluster; each
+   * {@code follower} sees every folded state in the same transaction.
+   */
+  public void startProjection(ActorSystem<?> system, List<SessionFold> followers) {
+    this.followers = List.copyOf(followers);
     ShardedDaemonProcess.get(system)
         .init(
             ProjectionBehavior.Command.class,
@@ -216,7 +227,16 @@ public final class SessionIndex {
     @Override
     public void process(PlainJdbcSession session, EventEnvelope<SessionEvent> envelope) throws Exception {
       String sessionId = envelope.persistenceId().substring(envelope.persistenceId().indexOf('|') + 1);
-      boolean folded = session.withConnection(c -> index.apply(c, sessionId, envelope.sequenceNr(), envelope.event()));
+      boolean folded = session.withConnection(c -> {
+        Optional<SessionState> after = index.apply(c, sessionId, envelope.sequenceNr(), envelope.event());
+        if (after.isEmpty() && envelope.sequenceNr() == 1) {
+          after = index.find(c, UUID.fromString(sessionId)).map(Row::snapshot); // indexed by the start request
+        }
+        for (SessionFold follower : index.followers) {
+          if (after.isPresent()) follower.folded(c, after.get(), envelope.sequenceNr(), envelope.event());
+        }
+        return after.isPresent();
+      });
       if (folded) SessionMetrics.TRANSITIONS.labelValues(envelope.event().getClass().getSimpleName()).inc();
     }
   }
