@@ -1,0 +1,66 @@
+package dev.offload.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "status", description = "The session's state, runner and idle countdown.")
+final class StatusCommand implements Runnable {
+  @ParentCommand Offload offload;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "SESSION", description = "default: the bridged or only live session")
+  String session;
+
+  @Option(names = "--watch", description = "follow the session's transitions until it terminates")
+  boolean watch;
+
+  @Option(names = "--json", description = "the server's session JSON (with --watch: one per line per event)")
+  boolean json;
+
+  @Override
+  public void run() {
+    PrintWriter out = offload.spec.commandLine().getOut();
+    ConfigStore store = offload.store();
+    ApiClient api = ApiClient.of(store.require());
+    String id = CurrentSession.resolve(api, store, session);
+    if (watch) {
+      api.follow("/v1/sessions/" + id + "/events", (event, data) -> {
+        if (json) Table.json(out, data);
+        else if (event.equals("warning")) out.println(Table.instant(data.path("at")) + "  warning: " + data.path("warning").asText());
+        else out.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + "  " + data.path("state").asText()
+            + "  idle in " + idle(data));
+        out.flush();
+        return true;
+      });
+      return;
+    }
+    JsonNode s = api.get("/v1/sessions/" + id);
+    if (json) {
+      Table.json(out, s);
+      return;
+    }
+    var bridge = store.state().filter(b -> b.session().equals(id));
+    new Table("SESSION", id)
+        .row("state", s.path("state").asText() + (s.path("terminationReason").isNull() ? "" : " (" + s.path("terminationReason").asText() + ")"))
+        .row("runner", Table.text(s.path("runner").path("id")) + " (" + s.path("runnerClass").asText() + ")")
+        .row("idle in", idle(s))
+        .row("expires at", Table.instant(s.path("expiresAt")))
+        .row("connections", s.path("openConnections").asText() + " open, " + s.path("runningContainers").asText() + " containers running")
+        .row("local bridge", bridge.map(b -> "127.0.0.1:" + b.port() + (b.pid() == null ? "" : " (pid " + b.pid() + ")")).orElse("-"))
+        .print(out);
+  }
+
+  /** The idle countdown: idleAt minus now, while the session has one. */
+  private static String idle(JsonNode session) {
+    JsonNode idleAt = session.path("idleAt");
+    if (idleAt.isNull() || idleAt.isMissingNode()) return "-";
+    Instant at = Instant.parse(idleAt.asText());
+    return Table.duration(Duration.between(Instant.now(), at)) + " (at " + Table.instant(idleAt) + ")";
+  }
+}
