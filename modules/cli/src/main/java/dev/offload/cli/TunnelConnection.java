@@ -59,7 +59,10 @@ final class TunnelConnection implements WebSocket.Listener {
   private void pumpLocalToRemote(WebSocket ws) {
     Thread pump = new Thread(() -> {
       byte[] buffer = new byte[CHUNK];
-      try (InputStream in = socket.getInputStream()) {
+      // Not try-with-resources: closing a socket's input stream closes the socket, and the other
+      // direction may still be delivering after the local half-close.
+      try {
+        InputStream in = socket.getInputStream();
         for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
           if (n > 0) ws.sendBinary(ByteBuffer.wrap(buffer, 0, n), true).join();
         }
@@ -136,7 +139,8 @@ final class TunnelConnection implements WebSocket.Listener {
   public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
     if (statusCode != WebSocket.NORMAL_CLOSURE && !(localDone && remoteDone)) {
       report(describe(statusCode == 1013 ? "session_not_ready" : statusCode == 1008 ? "session_terminated" : "",
-          reason.isEmpty() ? "the server closed the tunnel (code " + statusCode + ")" : reason));
+          reason.isEmpty() ? "the tunnel to session " + session + " closed unexpectedly (code " + statusCode
+              + "); the next connection opens a new one" : reason));
     }
     close();
     return null;
