@@ -2,11 +2,7 @@ package dev.offload.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -91,20 +87,11 @@ final class DiagnoseCommand implements Runnable {
     boolean detached = state.get().pid() != null;
     if (detached && BackgroundBridge.running(store).isEmpty()) {
       check("bridge", false, "the background bridge (pid " + state.get().pid() + ") is not running: run offload start --detach");
-    } else if (!listening(port)) {
+    } else if (!LocalBridge.listening(port)) {
       check("bridge", false, "nothing listens on 127.0.0.1:" + port + ": run offload start");
     } else {
       check("bridge", true, "127.0.0.1:" + port + " bridges session " + state.get().session()
           + (detached ? " (pid " + state.get().pid() + ")" : ""));
-    }
-  }
-
-  private static boolean listening(int port) {
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 

@@ -61,6 +61,21 @@ final class LocalBridge implements AutoCloseable {
     }
   }
 
+  /** Whether something accepts connections on the bridge's port, as a Docker client would see it. */
+  static boolean listening(int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** A bridge of the state file that still serves: its process runs, or its port answers. */
+  static boolean alive(ConfigStore store, ConfigStore.BridgeState state) {
+    return state.pid() != null ? BackgroundBridge.running(store).isPresent() : listening(state.port());
+  }
+
   @Override
   public void close() {
     try {

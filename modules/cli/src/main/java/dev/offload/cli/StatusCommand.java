@@ -45,22 +45,29 @@ final class StatusCommand implements Runnable {
       Table.json(out, s);
       return;
     }
-    var bridge = store.state().filter(b -> b.session().equals(id));
+    var bridge = store.state().filter(b -> b.session().equals(id) && LocalBridge.alive(store, b));
     new Table("SESSION", id)
         .row("state", s.path("state").asText() + (s.path("terminationReason").isNull() ? "" : " (" + s.path("terminationReason").asText() + ")"))
         .row("runner", Table.text(s.path("runner").path("id")) + " (" + s.path("runnerClass").asText() + ")")
         .row("idle in", idle(s))
-        .row("expires at", Table.instant(s.path("expiresAt")))
+        .row("expires in", expiry(s))
         .row("connections", s.path("openConnections").asText() + " open, " + s.path("runningContainers").asText() + " containers running")
-        .row("local bridge", bridge.map(b -> "127.0.0.1:" + b.port() + (b.pid() == null ? "" : " (pid " + b.pid() + ")")).orElse("-"))
+        .row("local bridge", bridge.map(b -> "127.0.0.1:" + b.port() + (b.pid() == null ? "" : " (pid " + b.pid() + ")")).orElse("- (offload start opens one)"))
         .print(out);
   }
 
-  /** The idle countdown: idleAt minus now, while the session has one. */
+  /** The idle countdown: idleAt minus now, which only counts down in the grace period (lifecycle.md). */
   private static String idle(JsonNode session) {
-    JsonNode idleAt = session.path("idleAt");
-    if (idleAt.isNull() || idleAt.isMissingNode()) return "-";
-    Instant at = Instant.parse(idleAt.asText());
-    return Table.duration(Duration.between(Instant.now(), at)) + " (at " + Table.instant(idleAt) + ")";
+    return session.path("state").asText().equals("grace-period") ? countdown(session.path("idleAt")) : "-";
+  }
+
+  /** An idle session's runner is wiped at expiresAt unless something resumes it first. */
+  private static String expiry(JsonNode session) {
+    return session.path("state").asText().equals("idle") ? countdown(session.path("expiresAt")) : "-";
+  }
+
+  private static String countdown(JsonNode at) {
+    if (at.isNull() || at.isMissingNode()) return "-";
+    return Table.duration(Duration.between(Instant.now(), Instant.parse(at.asText()))) + " (at " + Table.instant(at) + ")";
   }
 }

@@ -3,6 +3,9 @@ package dev.offload.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,11 +73,53 @@ class CommandsJsonTest {
   }
 
   @Test
-  void statusOfTheBridgedSession() {
-    cli.store().saveState(new ConfigStore.BridgeState("s-1", 2375, null));
-    Cli.Run run = cli.run("status");
+  void statusOfTheBridgedSession() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      cli.store().saveState(new ConfigStore.BridgeState("s-1", listener.getLocalPort(), null));
+      Cli.Run run = cli.run("status");
+      assertEquals(0, run.exit(), run.toString());
+      assertTrue(run.out().contains("local-1 (standard)"), run.out());
+      assertTrue(run.out().contains("local bridge  127.0.0.1:" + listener.getLocalPort()), run.out());
+    }
+    Cli.Run closed = cli.run("status");
+    assertTrue(closed.out().contains("local bridge  - (offload start opens one)"), "a closed bridge is not shown: " + closed.out());
+  }
+
+  @Test
+  void statusCountsDownTheGracePeriod() {
+    String idleAt = java.time.Instant.now().plusSeconds(245).toString();
+    api.answer("GET /v1/sessions/s-2", 200, SESSION.replace("\"s-1\"", "\"s-2\"").replace("\"active\"", "\"grace-period\"")
+        .replace("\"2026-11-28T10:05:05Z\"", "\"" + idleAt + "\""));
+    Cli.Run run = cli.run("status", "s-2");
     assertEquals(0, run.exit(), run.toString());
-    assertTrue(run.out().contains("local-1 (standard)") && run.out().contains("127.0.0.1:2375"), run.out());
+    assertTrue(run.out().contains("idle in       4m 0"), run.out());
+    assertTrue(run.out().contains("expires in    -"), run.out());
+  }
+
+  @Test
+  void statusWatchPrintsOneDocumentPerEvent() {
+    api.answer("GET /v1/sessions/s-1/events", 200, "event: state\ndata: " + SESSION + "\n\n"
+        + "event: warning\ndata: {\"warning\":\"idling\",\"at\":\"2026-11-28T10:04:05Z\",\"session\":\"s-1\"}\n\n"
+        + "event: state\ndata: " + TERMINATED + "\n\n");
+    Cli.Run run = cli.run("status", "s-1", "--watch", "--json");
+    assertEquals(0, run.exit(), run.toString());
+    List<String> lines = run.out().lines().toList();
+    assertEquals(3, lines.size(), run.out());
+    assertEquals("idling", parse(lines.get(1)).path("warning").asText());
+    assertEquals("terminated", parse(lines.get(2)).path("state").asText());
+
+    Cli.Run human = cli.run("status", "s-1", "--watch");
+    assertEquals(0, human.exit(), human.toString());
+    assertTrue(human.out().contains("  active  idle in ") && human.out().contains("warning: idling")
+        && human.out().contains("  terminated  idle in -"), human.out());
+  }
+
+  private static JsonNode parse(String line) {
+    try {
+      return ConfigStore.JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not JSON: " + line, e);
+    }
   }
 
   @Test
@@ -105,7 +150,7 @@ class CommandsJsonTest {
   @Test
   void diagnose() {
     JsonNode checks = json("diagnose", "--json").path("checks");
-    assertEquals(java.util.List.of("config", "server", "token", "clock", "bridge"),
+    assertEquals(List.of("config", "server", "token", "clock", "bridge"),
         checks.findValuesAsText("name"), checks.toString());
     for (JsonNode check : checks) assertTrue(check.path("ok").asBoolean(), check.toString());
   }
