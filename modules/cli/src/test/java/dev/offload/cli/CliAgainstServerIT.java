@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,11 @@ class CliAgainstServerIT {
         assertTrue(start.err().contains("Docker context offload points at tcp://127.0.0.1:" + bridge.port()), start.toString());
       }
 
+      Cli.Run again = OffloadProcesses.offload(env, "start", "--detach");
+      assertEquals(0, again.exit(), again.toString());
+      assertEquals(start.out(), again.out(), "the live session and its bridge are reused");
+      assertEquals(bridge, store.state().orElseThrow());
+
       Cli.Run status = OffloadProcesses.offload(env, "status", "--json");
       assertEquals(0, status.exit(), status.toString());
       JsonNode session = status.json();
@@ -52,12 +58,18 @@ class CliAgainstServerIT {
       assertEquals(0, diagnose.exit(), diagnose.toString());
       assertTrue(diagnose.out().contains("✓ bridge: 127.0.0.1:" + bridge.port()), diagnose.toString());
 
+      OffloadProcesses.Running watch = OffloadProcesses.launch(env, "status", bridge.session(), "--watch", "--json");
       Cli.Run stop = OffloadProcesses.offload(env, "stop");
       assertEquals(0, stop.exit(), stop.toString());
       assertTrue(stop.out().contains("Session " + bridge.session() + " terminated") && stop.out().contains("bridge stopped"),
           stop.toString());
       assertTrue(store.state().isEmpty(), "the bridge state is gone");
       assertFalse(ProcessHandle.of(bridge.pid()).map(ProcessHandle::isAlive).orElse(false), "the bridge process ended");
+
+      Cli.Run watched = watch.finish();
+      assertEquals(0, watched.exit(), "status --watch ends with the session: " + watched);
+      List<String> events = watched.out().lines().toList();
+      assertTrue(events.get(events.size() - 1).contains("\"state\":\"terminated\""), watched.toString());
 
       Cli.Run after = OffloadProcesses.offload(env, "sessions", "--json");
       assertEquals("terminated", after.json().path("sessions").path(0).path("state").asText(), after.toString());

@@ -93,20 +93,30 @@ final class OffloadProcesses implements AutoCloseable {
     }
   }
 
-  /** {@code bin/offload ARGS} with the given environment additions; waits up to two minutes. */
+  /** {@code bin/offload ARGS} run to its end (at most two minutes). */
   static Cli.Run offload(Map<String, String> env, String... args) throws IOException, InterruptedException {
+    return launch(env, args).finish();
+  }
+
+  /** {@code bin/offload ARGS} started, for a command that runs while the test does more. */
+  static Running launch(Map<String, String> env, String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of(repositoryRoot().resolve("bin/offload").toString()));
     command.addAll(List.of(args));
     Path out = Files.createTempFile("offload-out", ".txt");
     Path err = Files.createTempFile("offload-err", ".txt");
     ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
     builder.environment().putAll(env);
-    Process process = builder.start();
-    if (!process.waitFor(2, TimeUnit.MINUTES)) {
-      process.destroyForcibly();
-      throw new AssertionError("offload " + String.join(" ", args) + " did not finish within 2 minutes");
+    return new Running(builder.start(), String.join(" ", args), out, err);
+  }
+
+  record Running(Process process, String args, Path out, Path err) {
+    Cli.Run finish() throws IOException, InterruptedException {
+      if (!process.waitFor(2, TimeUnit.MINUTES)) {
+        process.destroyForcibly();
+        throw new AssertionError("offload " + args + " did not finish within 2 minutes");
+      }
+      return new Cli.Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
     }
-    return new Cli.Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
   }
 
   @Override
