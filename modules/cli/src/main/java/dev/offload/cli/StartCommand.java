@@ -104,6 +104,10 @@ final class StartCommand implements Runnable {
     JsonNode now = ended[0] != null ? ended[0] : api.get("/v1/sessions/" + id);
     String state = now.path("state").asText();
     if (RUNNING.contains(state)) return;
+    if (!state.equals("terminated")) {
+      throw new CliFailure("the server stopped reporting progress while session " + id + " was " + state
+          + ": follow it with offload status --watch, or end it with offload stop");
+    }
     throw new CliFailure("session " + id + " ended while starting (" + Table.text(now.path("terminationReason"))
         + "): run offload start again, or offload diagnose if it keeps failing");
   }

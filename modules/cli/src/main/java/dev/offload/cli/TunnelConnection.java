@@ -137,7 +137,7 @@ final class TunnelConnection implements WebSocket.Listener {
 
   @Override
   public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
-    if (statusCode != WebSocket.NORMAL_CLOSURE && !(localDone && remoteDone)) {
+    if (statusCode != WebSocket.NORMAL_CLOSURE && !finished()) {
       report(describe(statusCode == 1013 ? "session_not_ready" : statusCode == 1008 ? "session_terminated" : "",
           reason.isEmpty() ? "the tunnel to session " + session + " closed unexpectedly (code " + statusCode
               + "); the next connection opens a new one" : reason));
@@ -150,6 +150,10 @@ final class TunnelConnection implements WebSocket.Listener {
   public void onError(WebSocket ws, Throwable error) {
     report("the tunnel to session " + session + " broke (" + error.getMessage() + "); new connections open a new one");
     close();
+  }
+
+  private synchronized boolean finished() {
+    return localDone && remoteDone;
   }
 
   private synchronized void localFinished() {
