@@ -5,14 +5,17 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code bin/offload} against {@code bin/offload-server}: log in, list, start a session with a
- * detached bridge, see it, diagnose, stop it. No traffic goes through the tunnel here.
+ * {@code bin/offload} against {@code bin/offload-server}: log in, list, start a session bridged in
+ * the foreground, bridge it again in the background, see it, diagnose, stop it. No traffic goes
+ * through the tunnel here (LocalBridgeTest covers the protocol).
  */
 class CliAgainstServerIT {
 
@@ -33,9 +36,21 @@ class CliAgainstServerIT {
       assertEquals(0, before.exit(), before.toString());
       assertTrue(before.json().path("sessions").isArray(), before.toString());
 
+      // In the foreground the bridge lives as long as the command; its end leaves the session running.
+      OffloadProcesses.Running foreground = OffloadProcesses.launch(env, "start", "--idle-timeout", "2m");
+      Await.until(Duration.ofMinutes(1), () -> read(foreground.out()).contains("export DOCKER_HOST="),
+          () -> read(foreground.out()) + read(foreground.err()));
+      ConfigStore.BridgeState inForeground = store.state().orElseThrow();
+      assertNull(inForeground.pid());
+      assertEquals("export DOCKER_HOST=tcp://127.0.0.1:" + inForeground.port() + "\n", read(foreground.out()));
+      assertTrue(LocalBridge.listening(inForeground.port()));
+      foreground.process().destroy();
+      assertTrue(foreground.process().waitFor(30, TimeUnit.SECONDS), "the foreground bridge ends on SIGTERM, as on Ctrl-C");
+
       Cli.Run start = OffloadProcesses.offload(env, "start", "--detach", "--idle-timeout", "2m");
       assertEquals(0, start.exit(), start.toString() + "\n--- server\n" + server.output());
       ConfigStore.BridgeState bridge = store.state().orElseThrow();
+      assertEquals(inForeground.session(), bridge.session(), "the user's live session is the one bridged again");
       assertEquals("export DOCKER_HOST=tcp://127.0.0.1:" + bridge.port() + "\n", start.out(), start.toString());
       assertTrue(ProcessHandle.of(bridge.pid()).map(ProcessHandle::isAlive).orElse(false), "the bridge runs in the background");
       if (DockerContext.onPath("docker", System.getenv()).isPresent()) {
@@ -73,6 +88,14 @@ class CliAgainstServerIT {
 
       Cli.Run after = OffloadProcesses.offload(env, "sessions", "--json");
       assertEquals("terminated", after.json().path("sessions").path(0).path("state").asText(), after.toString());
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 }
