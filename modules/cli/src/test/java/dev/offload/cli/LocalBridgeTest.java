@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -84,6 +86,59 @@ class LocalBridgeTest {
     assertEquals(List.of("GET /v1/sessions/s-1/tunnel HTTP/1.1"), server.upgrades);
     assertEquals(List.of(), problems);
     assertEquals(List.of(), server.failures);
+  }
+
+  @Test
+  void manyConnectionsAtOnceEachGetTheirOwnBytes() throws Exception {
+    int port = start(TOKEN, LocalBridgeTest::echo);
+    List<CompletableFuture<Void>> clients = new java.util.ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    for (int i = 0; i < 16; i++) {
+      byte[] sent = new byte[256 * 1024];
+      new Random(i).nextBytes(sent);
+      clients.add(CompletableFuture.runAsync(() -> {
+        try (Socket client = connect(port)) {
+          CompletableFuture<Void> upload = CompletableFuture.runAsync(() -> {
+            try {
+              client.getOutputStream().write(sent);
+              client.shutdownOutput();
+            } catch (IOException e) {
+              throw new IllegalStateException(e);
+            }
+          });
+          assertArrayEquals(sent, client.getInputStream().readAllBytes(), this::diagnostics);
+          upload.join();
+        } catch (IOException e) {
+          throw new IllegalStateException(e);
+        }
+      }, pool));
+    }
+    try {
+      CompletableFuture.allOf(clients.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(16, server.upgrades.size());
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
+  void aFrameOfOneMebibyteFromTheServerArrivesWhole() throws Exception {
+    byte[] frame = new byte[1024 * 1024];
+    new Random(7).nextBytes(frame);
+    int port = start(TOKEN, (peer, connection) -> {
+      peer.sendBinary(frame);
+      peer.sendText(EOF);
+      for (TunnelServer.Message m = peer.receive(); m.opcode() != 8; m = peer.receive()) {
+        assertTrue(m.isEof(), "only the client's eof follows");
+      }
+      peer.close(1000, "");
+    });
+    try (Socket client = connect(port)) {
+      assertArrayEquals(frame, client.getInputStream().readAllBytes(), this::diagnostics);
+      client.shutdownOutput();
+    }
+    assertEquals(List.of(), problems);
   }
 
   @Test
