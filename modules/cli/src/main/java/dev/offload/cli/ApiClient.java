@@ -26,7 +26,7 @@ final class ApiClient {
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
 
   /** A 2xx answer: its JSON body and the server's clock from the Date header, when present. */
-  record Reply(int status, JsonNode json, String date) {}
+  record Reply(JsonNode json, String date) {}
 
   /** One server-sent event; return false to stop following the stream. */
   interface EventHandler {
@@ -98,7 +98,7 @@ final class ApiClient {
     HttpResponse<String> response = exchange(request.build(), HttpResponse.BodyHandlers.ofString());
     JsonNode json = parse(response.body());
     if (response.statusCode() / 100 != 2) throw failure(response.statusCode(), json);
-    return new Reply(response.statusCode(), json, response.headers().firstValue("Date").orElse(null));
+    return new Reply(json, response.headers().firstValue("Date").orElse(null));
   }
 
   /** Follows {@code text/event-stream} until the server ends it or the handler says stop. */
