@@ -62,11 +62,8 @@ final class BackgroundBridge {
         .filter(p -> p.info().commandLine().map(c -> c.contains(Offload.class.getName())).orElse(true));
   }
 
-  /** Ends the detached bridge (SIGTERM, or SIGKILL when forced) and waits until it is gone. */
-  static boolean stop(ConfigStore store, boolean force) {
-    Optional<ProcessHandle> bridge = running(store);
-    if (bridge.isEmpty()) return false;
-    ProcessHandle process = bridge.get();
+  /** Ends a detached bridge (SIGTERM, or SIGKILL when forced) and waits until it is gone. */
+  static void stop(ProcessHandle process, boolean force) {
     if (force) process.destroyForcibly();
     else process.destroy();
     try {
@@ -79,6 +76,5 @@ final class BackgroundBridge {
       Thread.currentThread().interrupt();
       throw new CliFailure("interrupted while stopping the bridge (pid " + process.pid() + ")");
     }
-    return true;
   }
 }

@@ -24,15 +24,21 @@ final class BridgeCommand implements Runnable {
     ConfigStore store = offload.store();
     ApiClient api = ApiClient.of(store.require());
     PrintWriter log = offload.spec.commandLine().getErr();
-    try (LocalBridge bridge = new LocalBridge(api, session, port, line -> {
-      log.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " " + line);
-      log.flush();
-    })) {
-      store.saveState(new ConfigStore.BridgeState(session, bridge.port(), ProcessHandle.current().pid()));
-      log.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " bridging 127.0.0.1:" + bridge.port()
-          + " to session " + session);
-      log.flush();
+    try (LocalBridge bridge = new LocalBridge(api, session, port, line -> log(log, line))) {
+      long pid = ProcessHandle.current().pid();
+      store.saveState(new ConfigStore.BridgeState(session, bridge.port(), pid));
+      SessionWatch.start(api, session, SessionWatch.RETRY, ended -> {
+        log(log, "session " + session + " terminated (" + Table.text(ended.path("terminationReason")) + "); bridge closed");
+        store.state().filter(s -> Long.valueOf(pid).equals(s.pid())).ifPresent(s -> store.clearState());
+        bridge.close();
+      });
+      log(log, "bridging 127.0.0.1:" + bridge.port() + " to session " + session);
       bridge.serve();
     }
+  }
+
+  private static void log(PrintWriter log, String line) {
+    log.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + " " + line);
+    log.flush();
   }
 }

@@ -57,7 +57,7 @@ final class StartCommand implements Runnable {
         err.flush();
         return;
       }
-      BackgroundBridge.stop(store, false);
+      BackgroundBridge.running(store).ifPresent(old -> BackgroundBridge.stop(old, false));
       store.clearState();
       ConfigStore.BridgeState state = BackgroundBridge.launch(store, offload.env(), id, port);
       announce(state.port(), out, err);
@@ -71,6 +71,13 @@ final class StartCommand implements Runnable {
       err.flush();
     })) {
       store.saveState(new ConfigStore.BridgeState(id, bridge.port(), null));
+      SessionWatch.start(api, id, SessionWatch.RETRY, ended -> {
+        err.println("Session " + id + " terminated (" + Table.text(ended.path("terminationReason"))
+            + "); the bridge is closed: start a new session with offload start");
+        err.flush();
+        store.state().filter(s -> s.session().equals(id)).ifPresent(s -> store.clearState());
+        bridge.close();
+      });
       announce(bridge.port(), out, err);
       err.println("Bridging to session " + id + "; Ctrl-C closes the bridge, the session runs on until offload stop or idle");
       err.flush();

@@ -2,6 +2,7 @@ package dev.offload.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -27,6 +28,8 @@ final class StopCommand implements Runnable {
     PrintWriter err = offload.spec.commandLine().getErr();
     ConfigStore store = offload.store();
     ApiClient api = ApiClient.of(store.require());
+    // Taken before the session ends: the bridge notices the end by itself and may exit first.
+    Optional<ProcessHandle> bridge = BackgroundBridge.running(store);
     JsonNode stopped = null;
     CliFailure serverFailure = null;
     try {
@@ -36,7 +39,7 @@ final class StopCommand implements Runnable {
       if (!force) throw e;
       serverFailure = e;
     }
-    boolean bridgeStopped = BackgroundBridge.stop(store, force);
+    bridge.ifPresent(process -> BackgroundBridge.stop(process, force));
     store.clearState();
     if (serverFailure != null) {
       err.println("the session was forgotten locally but not stopped: " + serverFailure.getMessage());
@@ -48,7 +51,7 @@ final class StopCommand implements Runnable {
       return;
     }
     out.println("Session " + stopped.path("id").asText() + " " + stopped.path("state").asText()
-        + " (" + Table.text(stopped.path("terminationReason")) + ")" + (bridgeStopped ? "; bridge stopped" : ""));
+        + " (" + Table.text(stopped.path("terminationReason")) + ")" + (bridge.isPresent() ? "; bridge stopped" : ""));
     out.flush();
   }
 }
