@@ -1,0 +1,157 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Every command's {@code --json} prints the server's JSON, parseable, and nothing else. */
+class CommandsJsonTest {
+  private static final String SESSION = "{\"id\":\"s-1\",\"org\":\"acme\",\"user\":\"alice\",\"state\":\"active\","
+      + "\"runnerClass\":\"standard\",\"runner\":{\"id\":\"local-1\"},\"idleTimeoutSeconds\":300,"
+      + "\"createdAt\":\"2026-11-28T10:00:00Z\",\"activatedAt\":\"2026-11-28T10:00:05Z\",\"lastActivityAt\":null,"
+      + "\"idleAt\":\"2026-11-28T10:05:05Z\",\"expiresAt\":null,\"terminatedAt\":null,\"terminationReason\":null,"
+      + "\"openConnections\":0,\"runningContainers\":0,\"containersStarted\":0,\"ports\":[],"
+      + "\"lastActivityReason\":null,\"labels\":{}}";
+  private static final String TERMINATED = SESSION.replace("\"active\"", "\"terminated\"")
+      .replace("\"terminationReason\":null", "\"terminationReason\":\"stopped\"");
+  private static final String SETTINGS = "{\"offloadEnabled\":true,\"idleTimeoutSeconds\":300,\"allowUserIdleTimeout\":true,"
+      + "\"maxSessionsPerUser\":1,\"maxLiveSessions\":100,\"onDemandEnabled\":false,\"monthlyLimitCents\":null,"
+      + "\"runnerClasses\":[\"standard\",\"gpu\"]}";
+
+  private final Cli cli = new Cli(Cli.temp("offload-json"));
+  private FakeApi api;
+
+  @BeforeEach
+  void server() {
+    api = new FakeApi()
+        .answer("GET /v1/sessions?limit=1", 200, "{\"sessions\":[" + SESSION + "],\"nextCursor\":null}")
+        .answer("GET /v1/sessions?limit=50", 200, "{\"sessions\":[" + SESSION + "],\"nextCursor\":null}")
+        .answer("GET /v1/sessions/s-1", 200, SESSION)
+        .answer("DELETE /v1/sessions/s-1", 200, TERMINATED)
+        .answer("GET /v1/orgs/acme/settings", 200, SETTINGS)
+        .answer("PUT /v1/orgs/acme/settings", 200, SETTINGS.replace("\"idleTimeoutSeconds\":300", "\"idleTimeoutSeconds\":600"))
+        .answer("GET /version", 200, "{\"version\":\"0.1.0\",\"akka\":\"2.8.6\"}");
+    cli.store().save(new ConfigStore.Config(api.url(), "tok", null, null));
+  }
+
+  @AfterEach
+  void stop() {
+    api.close();
+  }
+
+  private JsonNode json(String... args) {
+    Cli.Run run = cli.run(args);
+    assertEquals(0, run.exit(), run.toString());
+    assertEquals("", run.err(), run.toString());
+    return run.json();
+  }
+
+  @Test
+  void sessions() {
+    JsonNode page = json("sessions", "--json");
+    assertEquals("s-1", page.path("sessions").path(0).path("id").asText());
+    assertTrue(page.has("nextCursor"));
+  }
+
+  @Test
+  void sessionsAsATable() {
+    Cli.Run run = cli.run("sessions");
+    assertEquals(0, run.exit(), run.toString());
+    assertTrue(run.out().startsWith("ID "), run.out());
+    assertTrue(run.out().contains("s-1  active  standard      2026-11-28T10:00:00Z  -"), run.out());
+  }
+
+  @Test
+  void status() {
+    assertEquals("active", json("status", "s-1", "--json").path("state").asText());
+  }
+
+  @Test
+  void statusOfTheBridgedSession() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      cli.store().saveState(new ConfigStore.BridgeState("s-1", listener.getLocalPort(), null));
+      Cli.Run run = cli.run("status");
+      assertEquals(0, run.exit(), run.toString());
+      assertTrue(run.out().contains("local-1 (standard)"), run.out());
+      assertTrue(run.out().contains("local bridge  127.0.0.1:" + listener.getLocalPort()), run.out());
+    }
+    Cli.Run closed = cli.run("status");
+    assertTrue(closed.out().contains("local bridge  - (offload start opens one)"), "a closed bridge is not shown: " + closed.out());
+  }
+
+  @Test
+  void statusCountsDownTheGracePeriod() {
+    String idleAt = java.time.Instant.now().plusSeconds(245).toString();
+    api.answer("GET /v1/sessions/s-2", 200, SESSION.replace("\"s-1\"", "\"s-2\"").replace("\"active\"", "\"grace-period\"")
+        .replace("\"2026-11-28T10:05:05Z\"", "\"" + idleAt + "\""));
+    Cli.Run run = cli.run("status", "s-2");
+    assertEquals(0, run.exit(), run.toString());
+    assertTrue(run.out().contains("idle in       4m 0"), run.out());
+    assertTrue(run.out().contains("expires in    -"), run.out());
+  }
+
+  @Test
+  void statusWatchPrintsOneDocumentPerEvent() {
+    api.answer("GET /v1/sessions/s-1/events", 200, "event: state\ndata: " + SESSION + "\n\n"
+        + "event: warning\ndata: {\"warning\":\"idling\",\"at\":\"2026-11-28T10:04:05Z\",\"session\":\"s-1\"}\n\n"
+        + "event: state\ndata: " + TERMINATED + "\n\n");
+    Cli.Run run = cli.run("status", "s-1", "--watch", "--json");
+    assertEquals(0, run.exit(), run.toString());
+    List<String> lines = run.out().lines().toList();
+    assertEquals(3, lines.size(), run.out());
+    assertEquals("idling", parse(lines.get(1)).path("warning").asText());
+    assertEquals("terminated", parse(lines.get(2)).path("state").asText());
+
+    Cli.Run human = cli.run("status", "s-1", "--watch");
+    assertEquals(0, human.exit(), human.toString());
+    assertTrue(human.out().contains("  active  idle in ") && human.out().contains("warning: idling")
+        && human.out().contains("  terminated  idle in -"), human.out());
+  }
+
+  private static JsonNode parse(String line) {
+    try {
+      return ConfigStore.JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not JSON: " + line, e);
+    }
+  }
+
+  @Test
+  void settingsGetFromTheNewestSessionsOrganisation() {
+    assertEquals(300, json("settings", "--json").path("idleTimeoutSeconds").asInt());
+  }
+
+  @Test
+  void settingsSetSendsOneTypedField() {
+    assertEquals(600, json("settings", "set", "idleTimeoutSeconds", "600", "--org", "acme", "--json").path("idleTimeoutSeconds").asInt());
+    assertEquals("{\"idleTimeoutSeconds\":600}", api.bodies.get(api.bodies.size() - 1));
+  }
+
+  @Test
+  void version() {
+    JsonNode version = json("version", "--json");
+    assertTrue(version.path("client").isTextual());
+    assertEquals("0.1.0", version.path("server").path("version").asText());
+  }
+
+  @Test
+  void stopTheBridgedSession() {
+    cli.store().saveState(new ConfigStore.BridgeState("s-1", 2375, null));
+    assertEquals("stopped", json("stop", "--json").path("terminationReason").asText());
+    assertTrue(cli.store().state().isEmpty(), "the bridge state is removed");
+  }
+
+  @Test
+  void diagnose() {
+    JsonNode checks = json("diagnose", "--json").path("checks");
+    assertEquals(List.of("config", "server", "token", "clock", "bridge"),
+        checks.findValuesAsText("name"), checks.toString());
+    for (JsonNode check : checks) assertTrue(check.path("ok").asBoolean(), check.toString());
+  }
+}

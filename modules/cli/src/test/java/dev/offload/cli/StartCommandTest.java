@@ -1,0 +1,33 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class StartCommandTest {
+  private static final String PROVISIONING = "{\"id\":\"s-9\",\"org\":\"acme\",\"state\":\"provisioning\","
+      + "\"runnerClass\":\"gpu\",\"runner\":null,\"terminationReason\":null}";
+  private static final String TERMINATED = PROVISIONING.replace("\"provisioning\"", "\"terminated\"")
+      .replace("\"terminationReason\":null", "\"terminationReason\":\"provisioning-failed\"");
+
+  @Test
+  void showsProgressAndFailsWhenTheSessionEndsWhileStarting() {
+    Cli cli = new Cli(Cli.temp("offload-start"));
+    try (FakeApi api = new FakeApi()) {
+      api.answer("POST /v1/sessions", 201, PROVISIONING)
+          .answer("GET /v1/sessions/s-9/events", 200,
+              "event: state\ndata: " + PROVISIONING + "\n\n:\n\nevent: state\ndata: " + TERMINATED + "\n\n");
+      cli.store().save(new ConfigStore.Config(api.url(), "tok", null, null));
+
+      Cli.Run run = cli.run("start", "--gpu", "--idle-timeout", "5m", "--org", "acme");
+
+      assertEquals(1, run.exit(), run.toString());
+      assertEquals("{\"org\":\"acme\",\"runnerClass\":\"gpu\",\"idleTimeoutSeconds\":300}", api.bodies.get(0));
+      assertEquals("", run.out(), "no DOCKER_HOST for a session that never ran");
+      assertTrue(run.err().contains("Session s-9 (gpu): provisioning\nSession s-9: terminated\n"), run.toString());
+      assertTrue(run.err().endsWith("session s-9 ended while starting (provisioning-failed): run offload start again,"
+          + " or offload diagnose if it keeps failing\n"), run.toString());
+      assertTrue(cli.store().state().isEmpty());
+    }
+  }
+}
