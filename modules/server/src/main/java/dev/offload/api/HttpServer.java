@@ -37,11 +37,13 @@ public final class HttpServer {
     SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody);
     OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
     AuditRoutes auditRoutes = new AuditRoutes(audit, blocking, java.time.Clock.systemUTC());
+    ActivityRoutes activityRoutes = new ActivityRoutes(sessions, java.time.Clock.systemUTC());
     OpsRoutes ops = new OpsRoutes(system, dataSource, blocking, version);
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
-            concat(sessionRoutes.routes(caller), auditRoutes.routes(caller), orgRoutes.routes(caller)))));
+            concat(sessionRoutes.routes(caller), auditRoutes.routes(caller), activityRoutes.routes(caller),
+                orgRoutes.routes(caller)))));
     return timed(withRequestTimeoutResponse(
         request -> ErrorResponses.of(new ClientError(ClientError.Code.UNAVAILABLE,
             "the request took too long; retry in a few seconds")),

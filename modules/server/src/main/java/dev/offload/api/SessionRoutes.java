@@ -72,7 +72,7 @@ final class SessionRoutes {
                 EventStreamMarshalling.toEventStream())))));
   }
 
-  private static int limit(Optional<String> limit) {
+  static int limit(Optional<String> limit) {
     if (limit.isEmpty()) return 50;
     try {
       return Integer.parseInt(limit.get());

@@ -302,6 +302,33 @@ class ApiTest {
   }
 
   @Test
+  void activityListsSessionsWithTheirCharge() {
+    Org org = newOrg();
+    String a = api.post("/v1/sessions", org.alice(), "{}").json().get("id").asText();
+    awaitState(a, org.alice(), "active", "grace-period");
+    JsonNode stopped = api.delete("/v1/sessions/" + a, org.alice()).json();
+    String b = api.post("/v1/sessions", org.bob(), "{}").json().get("id").asText();
+
+    // The view reads the session index, which follows the journal within a moment.
+    JsonNode all = Await.until(Duration.ofSeconds(10), () -> api.get("/v1/orgs/" + org.id() + "/activity", org.owner()).json(),
+        j -> ids(j).equals(List.of(b, a))
+            && j.get("sessions").get(1).get("billableSeconds").asLong() == stopped.get("billableSeconds").asLong(),
+        "the activity view to show the stopped session's charge");
+    JsonNode row = all.get("sessions").get(1);
+    assertEquals("alice", row.get("user").asText());
+    assertEquals(stopped.get("billableSeconds").asLong(), row.get("billableSeconds").asLong());
+    assertEquals(stopped.get("createdAt").asText(), row.get("startedAt").asText());
+    assertTrue(row.get("durationSeconds").asLong() >= row.get("billableSeconds").asLong() - 1);
+    assertEquals(0, row.get("containers").asInt());
+    assertEquals(List.of(a), ids(api.get("/v1/orgs/" + org.id() + "/activity", org.alice()).json()), "members see their own");
+    assertEquals(1, api.get("/v1/orgs/" + org.id() + "/activity?limit=1", org.owner()).json().get("sessions").size());
+    assertError(api.get("/v1/orgs/" + org.id() + "/activity", newOrg().owner()), 404, "not_found");
+    assertError(api.get("/v1/orgs/" + org.id() + "/activity", OPERATOR), 403, "forbidden");
+    assertError(api.get("/v1/orgs/" + org.id() + "/activity?limit=0", org.owner()), 400, "invalid_argument");
+    api.delete("/v1/sessions/" + b, org.bob());
+  }
+
+  @Test
   void eventStreamFollowsTransitionsUntilTerminated() throws Exception {
     Org org = newOrg();
     String id = api.post("/v1/sessions", org.alice(), "{\"idleTimeoutSeconds\": 600}").json().get("id").asText();
