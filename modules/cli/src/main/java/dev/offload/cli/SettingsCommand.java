@@ -33,7 +33,7 @@ final class SettingsCommand implements Runnable {
   public void run() {
     ConfigStore.Config config = offload.store().require();
     ApiClient api = ApiClient.of(config);
-    String path = "/v1/orgs/" + ApiClient.query(organisation(api, config)) + "/settings";
+    String path = "/v1/orgs/" + ApiClient.query(Organisation.choose(org, api, config)) + "/settings";
     JsonNode settings = switch (action) {
       case "get" -> {
         if (key != null) throw new UsageFailure("settings get takes no KEY: it shows every setting");
@@ -57,15 +57,6 @@ final class SettingsCommand implements Runnable {
       table.row(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString());
     }
     table.print(out);
-  }
-
-  private String organisation(ApiClient api, ConfigStore.Config config) {
-    if (org != null) return org;
-    if (config.org() != null) return config.org();
-    // No whoami endpoint: a session carries its organisation, and the newest is the likeliest.
-    JsonNode newest = api.get("/v1/sessions?limit=1").path("sessions").path(0).path("org");
-    if (newest.isTextual()) return newest.asText();
-    throw new UsageFailure("say which organisation: --org ORG (or store one with offload login --org ORG)");
   }
 
   private static JsonNode parse(String value) {

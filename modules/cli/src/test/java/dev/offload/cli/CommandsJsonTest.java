@@ -68,6 +68,37 @@ class CommandsJsonTest {
   }
 
   @Test
+  void activity() {
+    api.answer("GET /v1/orgs/acme/activity?limit=50", 200, "{\"sessions\":[{\"id\":\"s-1\",\"user\":\"alice\","
+        + "\"startedAt\":\"2026-11-28T10:00:00Z\",\"durationSeconds\":431,\"billableSeconds\":430,\"containers\":5}],"
+        + "\"nextCursor\":null}");
+    assertEquals(430, json("activity", "--json").path("sessions").path(0).path("billableSeconds").asLong());
+    Cli.Run table = cli.run("activity");
+    assertEquals(0, table.exit(), table.toString());
+    assertTrue(table.out().contains("alice") && table.out().contains("7m 10s"), table.out());
+  }
+
+  @Test
+  void auditThatIsOkAndOneThatIsNot() {
+    String ok = "{\"org\":\"acme\",\"month\":\"2026-11\",\"readUpTo\":\"2026-11-28T10:00:00Z\",\"sessions\":2,"
+        + "\"events\":9,\"ledgerSeconds\":14,\"replayedSeconds\":14,\"ledgerMicros\":1946,\"replayedMicros\":1946,"
+        + "\"discrepancies\":[],\"chainBreaks\":[],\"digest\":\"ab12\",\"ok\":true}";
+    api.answer("GET /v1/orgs/acme/audit?month=2026-11", 200, ok);
+    assertTrue(json("audit", "--month", "2026-11", "--json").path("ok").asBoolean());
+
+    api.answer("GET /v1/orgs/acme/audit?month=2026-10", 200, ok.replace("\"chainBreaks\":[]",
+        "\"chainBreaks\":[{\"session\":\"s-9\",\"sequenceNr\":3,\"reason\":\"event missing from the journal\"}]")
+        .replace("\"ok\":true", "\"ok\":false"));
+    Cli.Run broken = cli.run("audit", "--month", "2026-10");
+    assertEquals(1, broken.exit(), broken.toString());
+    assertTrue(broken.out().contains("s-9") && broken.out().contains("event missing from the journal"), broken.out());
+    assertTrue(broken.err().contains("found problems"), broken.err());
+
+    Cli.Run bad = cli.run("audit", "--month", "November");
+    assertEquals(2, bad.exit(), bad.toString());
+  }
+
+  @Test
   void status() {
     assertEquals("active", json("status", "s-1", "--json").path("state").asText());
   }
