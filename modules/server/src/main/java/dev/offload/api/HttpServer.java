@@ -38,12 +38,14 @@ public final class HttpServer {
     OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
     AuditRoutes auditRoutes = new AuditRoutes(audit, blocking, java.time.Clock.systemUTC());
     ActivityRoutes activityRoutes = new ActivityRoutes(sessions, java.time.Clock.systemUTC());
+    GrantRoutes grantRoutes = new GrantRoutes(system, organisations, maxBody,
+        system.settings().config().getDuration("offload.ask-timeout"));
     OpsRoutes ops = new OpsRoutes(system, dataSource, blocking, version);
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
             concat(sessionRoutes.routes(caller), auditRoutes.routes(caller), activityRoutes.routes(caller),
-                orgRoutes.routes(caller)))));
+                grantRoutes.routes(caller), orgRoutes.routes(caller)))));
     return timed(withRequestTimeoutResponse(
         request -> ErrorResponses.of(new ClientError(ClientError.Code.UNAVAILABLE,
             "the request took too long; retry in a few seconds")),

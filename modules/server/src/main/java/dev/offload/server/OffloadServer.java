@@ -9,6 +9,9 @@ import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
 import dev.offload.api.HttpServer;
 import dev.offload.billing.Audit;
+import dev.offload.billing.BillingEntity;
+import dev.offload.billing.Usage;
+import dev.offload.billing.UsageEnforcer;
 import dev.offload.billing.Ledger;
 import dev.offload.billing.Rates;
 import dev.offload.org.Bootstrap;
@@ -87,12 +90,17 @@ public final class OffloadServer implements AutoCloseable {
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
       Bootstrap.Result bootstrap = Bootstrap.run(organisations, full, dataDir,
           database.embedded() && full.getBoolean("offload.auth.dev-defaults"));
+      Rates rates = Rates.fromConfig(full);
+      BillingEntity.init(system, clock);
+      Usage usage = new Usage(system, database.dataSource(), blocking, organisations, rates, clock,
+          full.getDuration("offload.ask-timeout"));
       Sessions sessions = new Sessions(system, database.dataSource(), blocking, organisations, index,
-          java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock);
+          java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock, usage);
+      UsageEnforcer.init(system, usage, sessions, clock, full.getDuration("offload.billing.enforce-interval"));
       SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));
 
       Audit audit = new Audit(database.dataSource(),
-          akka.serialization.SerializationExtension.get(system.classicSystem()), Rates.fromConfig(full));
+          akka.serialization.SerializationExtension.get(system.classicSystem()), rates);
       var routes = HttpServer.routes(system, organisations, sessions, updates, audit, database.dataSource(), blocking,
           full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes,

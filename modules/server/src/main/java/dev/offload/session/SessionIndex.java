@@ -261,7 +261,8 @@ public final class SessionIndex {
     }
   }
 
-  static SessionState fromJson(String json) {
+  /** A session as the index stores it (its JSON snapshot). */
+  public static SessionState fromJson(String json) {
     try {
       return JSON.readValue(json, SessionState.class);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

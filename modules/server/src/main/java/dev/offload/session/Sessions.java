@@ -68,6 +68,7 @@ public final class Sessions {
   private final Set<String> offeredClasses;
   private final Duration askTimeout;
   private final Clock clock;
+  private final UsageGate usage;
 
   public Sessions(
       ActorSystem<?> system,
@@ -77,7 +78,8 @@ public final class Sessions {
       SessionIndex index,
       Set<String> offeredClasses,
       Duration askTimeout,
-      Clock clock) {
+      Clock clock,
+      UsageGate usage) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.dataSource = dataSource;
@@ -87,6 +89,7 @@ public final class Sessions {
     this.offeredClasses = Set.copyOf(offeredClasses);
     this.askTimeout = askTimeout;
     this.clock = clock;
+    this.usage = usage;
   }
 
   // ---- start ----
@@ -105,6 +108,14 @@ public final class Sessions {
         .thenCombine(
             organisations.userIdleTimeout(org, caller.user()),
             (settings, userTimeout) -> new Object[] {settings, userTimeout})
+        .thenCompose(both -> !((Settings) both[0]).offloadEnabled()
+            ? CompletableFuture.completedFuture(both) // refused below as offload_disabled
+            : usage.refusal(org).thenApply(refusal -> {
+          refusal.ifPresent(reason -> {
+            throw new ClientError(Code.USAGE_EXHAUSTED, reason);
+          });
+          return both;
+        }))
         .thenApplyAsync(
             both -> {
               Settings settings = (Settings) both[0];
