@@ -72,12 +72,13 @@ public final class OffloadServer implements AutoCloseable {
       Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("offload.blocking-dispatcher"));
       Clock clock = Clock.systemUTC();
 
-      runners = LocalRunners.start(full, dataDir);
+      runners = LocalRunners.start(full, dataDir, blocking);
       ssh = SshConnections.create(system, dataDir);
       List<String> runnerClasses = List.copyOf(full.getConfig("offload.runners.classes").root().keySet());
+      List<RunnerInfo> offered = startLocalRunners(runners, full);
 
-      ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, runners, clock);
-      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(runners, ssh));
+      ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, () -> offered, clock);
+      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(offered, ssh));
       SessionIndex index = new SessionIndex(database.dataSource());
       index.startProjection(system);
 
@@ -100,9 +101,23 @@ public final class OffloadServer implements AutoCloseable {
     }
   }
 
+  /** {@code max} local runners per class whose provider is {@code local}, in class-name order. */
+  private static List<RunnerInfo> startLocalRunners(LocalRunners runners, Config config) throws Exception {
+    List<RunnerInfo> offered = new java.util.ArrayList<>();
+    Config classes = config.getConfig("offload.runners.classes");
+    for (String runnerClass : classes.root().keySet().stream().sorted().toList()) {
+      Config settings = classes.getConfig(runnerClass);
+      if (!"local".equals(settings.getString("provider"))) continue;
+      for (int i = 0; i < settings.getInt("max"); i++) {
+        offered.add(runners.create(runnerClass).toCompletableFuture().get(60, TimeUnit.SECONDS));
+      }
+    }
+    return List.copyOf(offered);
+  }
+
   /** Sessions verify their runner by id on the node that hosts them. */
-  private static SessionEntity.RunnerCheck runnerCheck(LocalRunners runners, SshConnections ssh) {
-    Map<String, RunnerInfo> byId = runners.runners().stream()
+  private static SessionEntity.RunnerCheck runnerCheck(List<RunnerInfo> offered, SshConnections ssh) {
+    Map<String, RunnerInfo> byId = offered.stream()
         .collect(Collectors.toMap(RunnerInfo::id, Function.identity()));
     return runnerId -> {
       RunnerInfo runner = byId.get(runnerId);
