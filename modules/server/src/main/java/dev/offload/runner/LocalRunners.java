@@ -133,10 +133,17 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     return CompletableFuture.runAsync(() -> {
       SshServer server;
       synchronized (servers) {
-        server = servers.remove(runner.id());
+        server = servers.get(runner.id());
       }
       stop(server);
-      deleteTree(runnerDir(runner.id()));
+      try {
+        deleteTree(runnerDir(runner.id()));
+      } finally {
+        // Only now may the number be taken again: a new runner must never find the old key.
+        synchronized (servers) {
+          servers.remove(runner.id());
+        }
+      }
     }, blocking);
   }
 

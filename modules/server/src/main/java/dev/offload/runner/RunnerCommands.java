@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -45,7 +46,13 @@ public final class RunnerCommands {
 
   /** Fails when the runner cannot be reached or the command outlives {@code timeout}. */
   public CompletionStage<Result> run(RunnerInfo runner, String command, Duration timeout) {
-    return CompletableFuture.supplyAsync(() -> runBlocking(runner, command, timeout), blocking);
+    // The deadline covers reaching the runner too: a half-dead connection must not hold a health
+    // check past its interval.
+    return CompletableFuture.supplyAsync(() -> runBlocking(runner, command, timeout), blocking)
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(failure -> CompletableFuture.failedFuture(failure instanceof TimeoutException
+            ? new IllegalStateException("runner " + runner.id() + " did not answer within " + timeout)
+            : failure));
   }
 
   private Result runBlocking(RunnerInfo runner, String command, Duration timeout) {
@@ -57,7 +64,7 @@ public final class RunnerCommands {
       ByteArrayOutputStream stderr = new ByteArrayOutputStream();
       channel.setErrStream(stderr, true);
       InputStream stdout = channel.getInputStream();
-      channel.connect(OPEN_MILLIS);
+      channel.connect(Math.toIntExact(Math.min(OPEN_MILLIS, timeout.toMillis())));
       ChannelExec open = channel;
       // Closing the channel unblocks the read below, which is how a hanging command ends.
       watchdog.completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS)

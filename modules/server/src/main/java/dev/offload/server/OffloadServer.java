@@ -10,10 +10,8 @@ import com.typesafe.config.Config;
 import dev.offload.api.HttpServer;
 import dev.offload.org.Bootstrap;
 import dev.offload.org.Organisations;
-import dev.offload.runner.LocalRunners;
-import dev.offload.runner.RunnerInfo;
+import dev.offload.runner.RunnerFleet;
 import dev.offload.runner.RunnerPool;
-import dev.offload.runner.SshConnections;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionUpdates;
@@ -24,12 +22,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * One control-plane node: the database, the actor system with its shard regions and the runner
@@ -38,17 +32,15 @@ import java.util.stream.Collectors;
 public final class OffloadServer implements AutoCloseable {
 
   private final Database database;
-  private final LocalRunners runners;
-  private final SshConnections ssh;
+  private final RunnerFleet fleet;
   private final ActorSystem<Void> system;
   private final InetSocketAddress address;
   private final Bootstrap.Result bootstrap;
 
-  private OffloadServer(Database database, LocalRunners runners, SshConnections ssh,
+  private OffloadServer(Database database, RunnerFleet fleet,
       ActorSystem<Void> system, InetSocketAddress address, Bootstrap.Result bootstrap) {
     this.database = database;
-    this.runners = runners;
-    this.ssh = ssh;
+    this.fleet = fleet;
     this.system = system;
     this.address = address;
     this.bootstrap = bootstrap;
@@ -59,8 +51,7 @@ public final class OffloadServer implements AutoCloseable {
     Path dataDir = Path.of(config.getString("offload.data-dir")).toAbsolutePath();
     Files.createDirectories(dataDir);
     Database database = Database.start(config);
-    LocalRunners runners = null;
-    SshConnections ssh = null;
+    RunnerFleet fleet = null;
     ActorSystem<Void> system = null;
     try {
       Config full = database.akkaPersistenceConfig().withFallback(config).resolve();
@@ -72,14 +63,13 @@ public final class OffloadServer implements AutoCloseable {
       Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("offload.blocking-dispatcher"));
       Clock clock = Clock.systemUTC();
 
-      runners = LocalRunners.start(full, dataDir, blocking);
-      ssh = SshConnections.create(system, dataDir);
+      fleet = RunnerFleet.start(system, full, dataDir);
       List<String> runnerClasses = List.copyOf(full.getConfig("offload.runners.classes").root().keySet());
-      List<RunnerInfo> offered = startLocalRunners(runners, full);
 
-      ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, () -> offered, clock);
-      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(offered, ssh));
       SessionIndex index = new SessionIndex(database.dataSource());
+      ActorRef<RunnerPool.Command> pool =
+          RunnerPool.init(system, fleet, new ShardedSessions(system, index, blocking), clock);
+      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, fleet::verify);
       index.startProjection(system);
 
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
@@ -94,39 +84,11 @@ public final class OffloadServer implements AutoCloseable {
       InetSocketAddress address = HttpServer.start(system, routes,
               full.getString("offload.http.interface"), full.getInt("offload.http.port"))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
-      return new OffloadServer(database, runners, ssh, system, address, bootstrap);
+      return new OffloadServer(database, fleet, system, address, bootstrap);
     } catch (Exception | Error e) {
-      closeQuietly(system, ssh, runners, database);
+      closeQuietly(system, fleet, database);
       throw e;
     }
-  }
-
-  /** {@code max} local runners per class whose provider is {@code local}, in class-name order. */
-  private static List<RunnerInfo> startLocalRunners(LocalRunners runners, Config config) throws Exception {
-    List<RunnerInfo> offered = new java.util.ArrayList<>();
-    Config classes = config.getConfig("offload.runners.classes");
-    for (String runnerClass : classes.root().keySet().stream().sorted().toList()) {
-      Config settings = classes.getConfig(runnerClass);
-      if (!"local".equals(settings.getString("provider"))) continue;
-      for (int i = 0; i < settings.getInt("max"); i++) {
-        offered.add(runners.create(runnerClass).toCompletableFuture().get(60, TimeUnit.SECONDS));
-      }
-    }
-    return List.copyOf(offered);
-  }
-
-  /** Sessions verify their runner by id on the node that hosts them. */
-  private static SessionEntity.RunnerCheck runnerCheck(List<RunnerInfo> offered, SshConnections ssh) {
-    Map<String, RunnerInfo> byId = offered.stream()
-        .collect(Collectors.toMap(RunnerInfo::id, Function.identity()));
-    return runnerId -> {
-      RunnerInfo runner = byId.get(runnerId);
-      if (runner == null) {
-        return CompletableFuture.failedFuture(
-            new IllegalStateException("runner " + runnerId + " is not known to this control plane"));
-      }
-      return ssh.verify(runner);
-    };
   }
 
   public InetSocketAddress address() {
@@ -152,10 +114,15 @@ public final class OffloadServer implements AutoCloseable {
   /** Leaves the cluster, stops the API and the runners, then the database. */
   @Override
   public void close() {
-    closeQuietly(system, ssh, runners, database);
+    closeQuietly(system, fleet, database);
   }
 
-  private static void closeQuietly(ActorSystem<Void> system, SshConnections ssh, LocalRunners runners, Database database) {
+  /** The runner fleet on this node, e.g. for {@code diagnose}. */
+  public RunnerFleet fleet() {
+    return fleet;
+  }
+
+  private static void closeQuietly(ActorSystem<Void> system, RunnerFleet fleet, Database database) {
     if (system != null) {
       system.terminate();
       try {
@@ -164,7 +131,7 @@ public final class OffloadServer implements AutoCloseable {
         // carry on: the resources below must still be released
       }
     }
-    for (AutoCloseable resource : new AutoCloseable[] {ssh, runners, database}) {
+    for (AutoCloseable resource : new AutoCloseable[] {fleet, database}) {
       if (resource == null) continue;
       try {
         resource.close();

@@ -1,0 +1,112 @@
+package dev.offload.runner;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the pool knows about its runners in this incarnation only: which it has verified since it
+ * started, their last health checks, the creates and destroys in flight. None of it is persisted:
+ * after a restart every runner is adopted and verified again before it is leased.
+ */
+final class RunnerRuntime {
+
+  private final Set<String> ready = new HashSet<>();
+  private final Set<String> busy = new HashSet<>();
+  private final Set<String> checking = new HashSet<>();
+  private final Map<String, Instant> lastHealthAt = new HashMap<>();
+  private final Map<String, Instant> lastOkAt = new HashMap<>();
+  private final Set<String> failing = new HashSet<>();
+  private final Map<String, RunnerInfo> destroying = new HashMap<>();
+  private final Map<String, Integer> provisioning = new HashMap<>();
+
+  /** Verified over SSH in this incarnation and not failing its health checks. */
+  boolean isReady(String runnerId) {
+    return ready.contains(runnerId) && !failing.contains(runnerId);
+  }
+
+  void verified(String runnerId, Instant at) {
+    ready.add(runnerId);
+    lastOkAt.put(runnerId, at);
+    failing.remove(runnerId);
+  }
+
+  /** A wipe or adoption is in flight: no second one, and no lease, until it answers. */
+  boolean startBusy(String runnerId) {
+    return busy.add(runnerId);
+  }
+
+  void endBusy(String runnerId) {
+    busy.remove(runnerId);
+  }
+
+  boolean startCheck(String runnerId) {
+    return checking.add(runnerId);
+  }
+
+  void checked(String runnerId, boolean ok, Instant at) {
+    checking.remove(runnerId);
+    lastHealthAt.put(runnerId, at);
+    if (ok) {
+      lastOkAt.put(runnerId, at);
+      failing.remove(runnerId);
+    } else {
+      failing.add(runnerId);
+    }
+  }
+
+  /** How long the runner has gone without a good check; zero while it answers. */
+  Duration failingFor(String runnerId, Instant now) {
+    if (!failing.contains(runnerId)) {
+      return Duration.ZERO;
+    }
+    return Duration.between(lastOkAt.getOrDefault(runnerId, now), now);
+  }
+
+  Instant lastHealthAt(String runnerId) {
+    return lastHealthAt.get(runnerId);
+  }
+
+  boolean isFailing(String runnerId) {
+    return failing.contains(runnerId);
+  }
+
+  void provisioningStarted(String runnerClass) {
+    provisioning.merge(runnerClass, 1, Integer::sum);
+  }
+
+  void provisioningEnded(String runnerClass) {
+    provisioning.merge(runnerClass, -1, Integer::sum);
+  }
+
+  int provisioning(String runnerClass) {
+    return provisioning.getOrDefault(runnerClass, 0);
+  }
+
+  void destroying(RunnerInfo runner) {
+    forget(runner.id());
+    destroying.put(runner.id(), runner);
+  }
+
+  void destroyed(String runnerId) {
+    destroying.remove(runnerId);
+  }
+
+  List<RunnerInfo> beingDestroyed() {
+    return new ArrayList<>(destroying.values());
+  }
+
+  private void forget(String runnerId) {
+    ready.remove(runnerId);
+    busy.remove(runnerId);
+    checking.remove(runnerId);
+    lastHealthAt.remove(runnerId);
+    lastOkAt.remove(runnerId);
+    failing.remove(runnerId);
+  }
+}
