@@ -109,4 +109,14 @@ class ExecRunnersTest {
     assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.info().commandLine().orElse("").contains("sleep 30")),
         "no process of the command is left running");
   }
+
+  @Test
+  void theExampleScriptIsValidShell() throws Exception {
+    Path example = Path.of("../../deploy/examples/exec-provider.sh");
+    assertTrue(Files.isExecutable(example), example.toAbsolutePath().toString());
+    Process check = new ProcessBuilder("/bin/sh", "-n", example.toString()).redirectErrorStream(true).start();
+    String output = new String(check.getInputStream().readAllBytes());
+    assertTrue(check.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, check.exitValue(), output);
+  }
 }
