@@ -204,6 +204,14 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
               : new AdoptionFailed(runner.id(), message(failure)));
     }
     for (RunnerLease lease : state.leases().values()) {
+      if (!state.runners().containsKey(lease.runnerId())) {
+        // Leased before this pool tracked its runners (or by a provider since removed): the session
+        // is told its runner is gone (spec: reconciliation) and the lease ends.
+        sessions.runnerLost(lease.sessionId(), lease.runnerId(),
+            "runner " + lease.runnerId() + " is no longer known to the runner pool");
+        context.getSelf().tell(new Release(lease.sessionId(), lease.runnerId()));
+        continue;
+      }
       context.pipeToSelf(sessions.isLive(lease.sessionId()),
           // When liveness is unknown the lease stands: a live session must never lose its runner.
           (live, failure) -> new Liveness(lease.sessionId(), lease.runnerId(), failure != null || live));

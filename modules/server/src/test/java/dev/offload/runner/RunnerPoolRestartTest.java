@@ -10,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.runner.RunnerPool.Command;
 import dev.offload.runner.RunnerPool.Confirm;
@@ -20,11 +18,16 @@ import dev.offload.runner.RunnerPool.LeaseRefused;
 import dev.offload.runner.RunnerPool.LeaseReply;
 import dev.offload.runner.RunnerPool.Leased;
 import dev.offload.runner.RunnerPool.RunnerStatus;
+import dev.offload.storage.Database;
+import dev.offload.storage.TestDatabase;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,32 +35,64 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The pool stopped with two runners leased and one warm, its local runners shut down, then both
- * started again on the same data directory and journal: runners come back with their ids and host
- * keys, live leases stand, and the lease of a session that ended meanwhile is released and wiped.
+ * The whole node stopped with two runners leased and one warm (actor system, local runners), then
+ * started again on the same data directory and PostgreSQL journal: runners come back with their
+ * ids and host keys, live leases stand, and the lease of a session that ended meanwhile is
+ * released and wiped.
  */
 class RunnerPoolRestartTest {
 
+  private static final AtomicInteger DATABASES = new AtomicInteger();
+
   @TempDir Path dataDir;
+  private Database database;
   private ActorTestKit testKit;
   private Fleet fleet;
   private final Sessions sessions = new Sessions();
 
   @BeforeEach
-  void start() {
-    testKit = ActorTestKit.create(
-        ConfigFactory.parseString("akka.actor.provider = local")
-            .withFallback(PersistenceTestKitPlugin.getInstance().config())
-            .withFallback(PersistenceTestKitSnapshotPlugin.config()));
+  void createDatabase() throws Exception {
+    Database shared = TestDatabase.get();
+    String name = "runner_pool_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
+    try (Connection c = shared.dataSource().getConnection(); Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + name);
+    }
+    database = Database.start(ConfigFactory.parseMap(Map.of(
+            "offload.data-dir", dataDir.toString(),
+            "offload.db.url", shared.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + name + "$1"),
+            "offload.db.user", shared.user(),
+            "offload.db.password", shared.password(),
+            "offload.db.pool-size", 2,
+            "offload.db.journal-pool-size", 4))
+        .withFallback(ConfigFactory.defaultReference())
+        .resolve());
   }
 
   @AfterEach
   void stop() throws Exception {
-    testKit.shutdownTestKit();
-    fleet.close();
+    stopNode();
+    database.close();
+  }
+
+  private void stopNode() throws Exception {
+    if (testKit != null) {
+      testKit.shutdownTestKit();
+      testKit = null;
+    }
+    if (fleet != null) {
+      fleet.close();
+      fleet = null;
+    }
   }
 
   private ActorRef<Command> startPool() {
+    testKit = ActorTestKit.create(database.akkaPersistenceConfig()
+        .withFallback(ConfigFactory.parseString("""
+            akka.actor.provider = local
+            akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+            akka.actor.testkit.typed.system-shutdown-default = 30s
+            """))
+        .withFallback(ConfigFactory.load()));
     fleet = Fleet.start(dataDir, 1, 3);
     return testKit.spawn(RunnerPool.create(fleet.fleet, sessions, Clock.systemUTC()));
   }
@@ -81,8 +116,7 @@ class RunnerPoolRestartTest {
     List<RunnerStatus> before = awaitRunners(testKit, pool,
         r -> count(r, "leased") == 2 && count(r, "warm") == 1, "two leased and one warm");
 
-    testKit.stop(pool, WAIT);
-    fleet.close();
+    stopNode();
     sessions.ended.add("s2");
     pool = startPool();
 

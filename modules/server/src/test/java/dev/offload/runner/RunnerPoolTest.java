@@ -13,6 +13,7 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.persistence.testkit.PersistenceTestKitPlugin;
 import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import akka.persistence.testkit.javadsl.PersistenceTestKit;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.runner.RunnerPool.Command;
 import dev.offload.runner.RunnerPool.Drain;
@@ -26,6 +27,7 @@ import dev.offload.runner.RunnerPool.NotFound;
 import dev.offload.runner.RunnerPool.Release;
 import dev.offload.runner.RunnerPool.RunnerList;
 import dev.offload.runner.RunnerPool.RunnerStatus;
+import dev.offload.testing.Await;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -197,6 +199,20 @@ class RunnerPoolTest {
     awaitRunners(testKit, pool, r -> r.stream().noneMatch(s -> s.hostKeyFingerprint().equals(runner.hostKeyFingerprint())),
         "the drained runner gone");
     assertNotEquals(runner.hostKey(), lease(pool, "s2").runner().hostKey());
+  }
+
+  @Test
+  void aLeaseOnARunnerThePoolNoLongerKnowsIsReportedLostAndEnded() {
+    PersistenceTestKit.create(testKit.system()).persistForRecovery("runner-pool",
+        List.of(new RunnerPool.RunnerLeased("local-7", "s1", Instant.parse("2026-11-28T10:00:00Z"))));
+    ActorRef<Command> pool = pool(1, 1);
+
+    Await.until(WAIT, () -> List.copyOf(sessions.reports), r -> !r.isEmpty(), "a report to s1");
+    assertEquals(List.of("lost s1 local-7 runner local-7 is no longer known to the runner pool"), sessions.reports);
+    TestProbe<LeaseReply> probe = testKit.createTestProbe();
+    pool.tell(new RunnerPool.Confirm("s1", "local-7", probe.ref()));
+    probe.expectMessage(WAIT, new LeaseRefused("s1", "runner local-7 is no longer known to the runner pool"));
+    assertEquals("local-1", lease(pool, "s1").runner().id(), "the session holds nothing any more");
   }
 
   @Test
