@@ -28,6 +28,8 @@ create() {
         --tag-specifications "ResourceType=instance,Tags=[{Key=offload-class,Value=$class}]" \
         --query 'Instances[0].InstanceId' --output text)
   trap 'log "create failed, terminating $id"; aws ec2 terminate-instances --instance-ids "$id" >/dev/null' EXIT
+  # The control plane stops a create past its timeout with SIGTERM: exit, so the trap above runs.
+  trap 'exit 1' TERM INT
   log "started $id, waiting until it runs"
   aws ec2 wait instance-running --instance-ids "$id"
   host=$(aws ec2 describe-instances --instance-ids "$id" \

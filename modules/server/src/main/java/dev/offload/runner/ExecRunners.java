@@ -10,11 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The {@code exec} provider: operator commands create and destroy runners (a cloud CLI, Terraform,
@@ -27,6 +30,7 @@ public final class ExecRunners implements RunnerProvider {
   static final String PROVIDER = "exec";
   private static final List<String> FIELDS = List.of("id", "host", "port", "user", "hostKey", "engineTarget");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration KILL_GRACE = Duration.ofSeconds(10);
 
   /** A create or destroy command failed; the message says which and how. */
   public static final class CommandFailed extends RuntimeException {
@@ -125,8 +129,7 @@ public final class ExecRunners implements RunnerProvider {
           .redirectError(err.toFile())
           .start();
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
+        stop(process);
         throw new CommandFailed("the " + what + " command did not finish within " + timeout + " and was killed");
       }
       if (process.exitValue() != 0) {
@@ -142,6 +145,25 @@ public final class ExecRunners implements RunnerProvider {
     } finally {
       deleteQuietly(out);
       deleteQuietly(err);
+    }
+  }
+
+  /**
+   * SIGTERM first, so a create command's trap can delete what it started; SIGKILL for whatever
+   * still runs after the grace period.
+   */
+  private void stop(Process process) {
+    List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
+    tree.add(process.toHandle());
+    tree.forEach(ProcessHandle::destroy);
+    CompletableFuture<?>[] exits = tree.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(exits).get(Math.min(timeout.toMillis(), KILL_GRACE.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
     }
   }
 

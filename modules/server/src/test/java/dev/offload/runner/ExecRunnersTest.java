@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.offload.testing.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -98,16 +99,28 @@ class ExecRunnersTest {
   }
 
   @Test
-  void aHangingCommandIsKilledAtTheTimeout() throws Exception {
-    Path marker = dir.resolve("still-running");
+  void aHangingCommandIsStoppedAtTheTimeoutAndItsTrapCleansUp() throws Exception {
     long started = System.nanoTime();
 
-    String message = failure(provider("sleep 30; touch " + marker, Duration.ofMillis(500)));
+    String message = failure(provider("trap '" + destroy + " vm-'$1'; exit 1' TERM\nsleep 30 & wait",
+        Duration.ofMillis(500)));
 
     assertEquals("the create command did not finish within PT0.5S and was killed", message);
-    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10), "killed, not waited for");
-    assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.info().commandLine().orElse("").contains("sleep 30")),
-        "no process of the command is left running");
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10), "stopped, not waited for");
+    assertEquals(List.of(), cloudRunners(), "the command's trap destroyed what it created");
+    Await.until(Duration.ofSeconds(10), () -> ProcessHandle.current().descendants()
+            .anyMatch(p -> p.info().commandLine().orElse("").contains("sleep 30")),
+        running -> !running, "no process of the command left running");
+  }
+
+  @Test
+  void aCommandIgnoringTheStopIsKilledAfterTheGracePeriod() throws Exception {
+    String message = failure(provider("trap '' TERM\nwhile :; do sleep 0.1; done", Duration.ofMillis(300)));
+
+    assertEquals("the create command did not finish within PT0.3S and was killed", message);
+    Await.until(Duration.ofSeconds(10), () -> ProcessHandle.current().descendants()
+            .anyMatch(p -> p.info().commandLine().orElse("").contains("create.sh")),
+        running -> !running, "the command killed");
   }
 
   @Test
