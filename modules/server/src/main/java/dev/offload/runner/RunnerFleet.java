@@ -1,9 +1,12 @@
 package dev.offload.runner;
 
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.javadsl.AskPattern;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -18,6 +21,8 @@ import java.util.concurrent.Executor;
  * session can verify its runner by id.
  */
 public final class RunnerFleet implements AutoCloseable {
+
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
 
   private final FleetSettings settings;
   private final Map<String, RunnerProvider> providers;
@@ -122,14 +127,21 @@ public final class RunnerFleet implements AutoCloseable {
     return new RunnerDiagnosis(ssh, commands, settings.healthCommand(), settings.healthInterval());
   }
 
-  /** Sessions verify their runner by id: its pinned key, and that the connection carries traffic. */
-  public CompletionStage<Void> verify(String runnerId) {
+  /**
+   * Sessions verify their runner by id: its pinned key, and that the connection carries traffic.
+   * On a node other than the pool's, the pool is asked for the runner first.
+   */
+  public CompletionStage<Void> verify(String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
     RunnerInfo runner = known.get(runnerId);
-    if (runner == null) {
-      return CompletableFuture.failedFuture(
-          new IllegalStateException("runner " + runnerId + " is not known to this control plane"));
+    if (runner != null) {
+      return ssh.verify(runner);
     }
-    return ssh.verify(runner);
+    return AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
+            pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
+        .thenCompose(found -> found.runner() == null
+            ? CompletableFuture.failedFuture(
+                new IllegalStateException("runner " + runnerId + " is not known to this control plane"))
+            : ssh.verify(found.runner()));
   }
 
   public Optional<RunnerInfo> runner(String runnerId) {

@@ -57,6 +57,9 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
    */
   public record Confirm(String sessionId, String runnerId, ActorRef<LeaseReply> replyTo) implements Command {}
 
+  /** The runner as the pool knows it, on any node: what a session or tunnel needs to reach it. */
+  public record GetRunner(String runnerId, ActorRef<RunnerFound> replyTo) implements Command {}
+
   /** No new lease for the runner; it is destroyed once free (after its wipe, if it was leased). */
   public record Drain(String runnerId, ActorRef<DrainReply> replyTo) implements Command {}
 
@@ -99,6 +102,9 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   public record NotFound(String runnerId) implements DrainReply {}
 
   public record RunnerList(List<RunnerStatus> runners) implements CborSerializable {}
+
+  /** {@code runner} is null when the pool does not know {@code runnerId}. */
+  public record RunnerFound(String runnerId, RunnerInfo runner) implements CborSerializable {}
 
   /**
    * @param state {@code provisioning} (being adopted after a restart), {@code warm}, {@code leased},
@@ -228,6 +234,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
         .onCommand(Release.class, this::onRelease)
         .onCommand(GetRunners.class, this::onGetRunners)
         .onCommand(Confirm.class, this::onConfirm)
+        .onCommand(GetRunner.class, (state, get) -> {
+          get.replyTo().tell(new RunnerFound(get.runnerId(), state.runners().get(get.runnerId())));
+          return Effect().none();
+        })
         .onCommand(Drain.class, this::onDrain)
         .onCommand(DeadlinePassed.class, this::onDeadlinePassed)
         .onCommand(Provisioned.class, this::onProvisioned)

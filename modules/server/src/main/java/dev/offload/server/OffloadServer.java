@@ -69,7 +69,7 @@ public final class OffloadServer implements AutoCloseable {
       SessionIndex index = new SessionIndex(database.dataSource());
       ActorRef<RunnerPool.Command> pool =
           RunnerPool.init(system, fleet, new ShardedSessions(system, index, blocking), clock);
-      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, fleet::verify);
+      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(fleet, pool, system));
       index.startProjection(system);
 
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
@@ -89,6 +89,12 @@ public final class OffloadServer implements AutoCloseable {
       closeQuietly(system, fleet, database);
       throw e;
     }
+  }
+
+  /** Sessions verify their runner by id on the node that hosts them. */
+  private static SessionEntity.RunnerCheck runnerCheck(
+      RunnerFleet fleet, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
+    return runnerId -> fleet.verify(runnerId, pool, system);
   }
 
   public InetSocketAddress address() {

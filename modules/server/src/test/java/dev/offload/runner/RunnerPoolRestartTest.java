@@ -129,7 +129,7 @@ class RunnerPoolRestartTest {
     Leased confirmed = (Leased) ask(restarted, r -> new Confirm("s1", kept.id(), r));
     assertEquals(kept.id(), confirmed.runner().id());
     assertEquals(kept.hostKey(), confirmed.runner().hostKey());
-    fleet.fleet.verify(kept.id()).toCompletableFuture().get();
+    fleet.fleet.verify(kept.id(), restarted, testKit.system()).toCompletableFuture().get();
     assertEquals(confirmed, ask(restarted, r -> new Lease("s1", "standard", far, r)), "the same lease again");
     assertEquals(new LeaseRefused("s2", "runner " + ended.id() + " is not leased to session s2"),
         ask(restarted, r -> new Confirm("s2", ended.id(), r)));

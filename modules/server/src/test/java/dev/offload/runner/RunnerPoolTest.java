@@ -5,6 +5,7 @@ import static dev.offload.runner.Fleet.awaitRunners;
 import static dev.offload.runner.Fleet.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -33,6 +34,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,7 +86,7 @@ class RunnerPoolTest {
     List<RunnerStatus> warm = awaitRunners(testKit, pool, r -> count(r, "warm") == 3, "three warm runners");
     assertEquals(List.of("local-1", "local-2", "local-3"), warm.stream().map(RunnerStatus::id).toList());
     Leased leased = lease(pool, "s1");
-    fleet.fleet.verify(leased.runner().id()).toCompletableFuture().join();
+    fleet.fleet.verify(leased.runner().id(), pool, testKit.system()).toCompletableFuture().join();
 
     List<RunnerStatus> after = awaitRunners(testKit, pool,
         r -> count(r, "warm") == 3 && count(r, "leased") == 1, "three warm runners again and one leased");
@@ -216,6 +220,23 @@ class RunnerPoolTest {
   }
 
   @Test
+  void aNodeThatDoesNotKnowARunnerAsksThePoolBeforeVerifyingIt() throws Exception {
+    ActorRef<Command> pool = pool(1, 1);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    SshConnections ssh = new SshConnections(LocalRunners.clientKeyPath(dataDir), WAIT, ForkJoinPool.commonPool());
+    try (RunnerFleet otherNode = new RunnerFleet(fleet.fleet.settings(), java.util.Map.of("local", fleet.local), ssh,
+        ForkJoinPool.commonPool(), ssh::close)) {
+      assertTrue(otherNode.runner(runner.id()).isEmpty());
+
+      otherNode.verify(runner.id(), pool, testKit.system()).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      ExecutionException unknown = assertThrows(ExecutionException.class, () -> otherNode
+          .verify("local-9", pool, testKit.system()).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      assertEquals("runner local-9 is not known to this control plane", unknown.getCause().getMessage());
+    }
+  }
+
+  @Test
   void repliesSurviveTheWire() {
     SerializationTestKit serialization = new SerializationTestKit(testKit.system());
     RunnerInfo runner = Runners.runner("local-1", "standard");
@@ -223,6 +244,8 @@ class RunnerPoolTest {
     serialization.verifySerialization(new LeaseRefused("s1", "why"), true);
     serialization.verifySerialization(new Draining("local-1"), true);
     serialization.verifySerialization(new NotFound("local-1"), true);
+    serialization.verifySerialization(new RunnerPool.RunnerFound("local-1", runner), true);
+    serialization.verifySerialization(new RunnerPool.RunnerFound("local-9", null), true);
     serialization.verifySerialization(new RunnerList(List.of(new RunnerStatus("local-1", "standard", "local",
         "warm", null, Instant.parse("2026-11-28T10:00:00Z"), runner.hostKeyFingerprint(),
         Instant.parse("2026-11-28T10:00:10Z"), false))), true);
