@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Follows the containers on one leased runner for its session (spec: container tracking): lists
@@ -118,7 +119,7 @@ final class ContainerTracker extends AbstractBehavior<ContainerTracker.Command> 
     }
   }
 
-  private int stream(String command, java.util.function.Consumer<String> lines) throws JSchException, IOException {
+  private int stream(String command, Consumer<String> lines) throws JSchException, IOException {
     ChannelExec channel = (ChannelExec) fleet.ssh().session(runner).openChannel("exec");
     channel.setCommand(command);
     open.set(channel);

@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -581,15 +580,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     if (settings == null) {
       return;
     }
-    List<RunnerInfo> ofClass = state.runners().values().stream()
-        .filter(r -> r.runnerClass().equals(runnerClass)).toList();
-    long spare = ofClass.stream()
-        .filter(r -> !state.isLeased(r.id()) && !state.draining().contains(r.id()) && !runtime.isFailing(r.id()))
-        .count();
-    int provisioning = runtime.provisioning(runnerClass);
-    long wanted = settings.minWarm() + queue.waitingFor(runnerClass) - spare - provisioning;
-    long room = settings.max() - ofClass.size() - provisioning;
-    for (long i = 0; i < Math.min(wanted, room); i++) {
+    for (int i = runtime.toCreate(state, settings, queue.waitingFor(runnerClass)); i > 0; i--) {
       runtime.provisioningStarted(runnerClass);
       context.pipeToSelf(fleet.provision(runnerClass),
           (runner, failure) -> failure == null
@@ -603,25 +594,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   }
 
   private List<RunnerStatus> statuses(RunnerPoolState state) {
-    List<RunnerStatus> statuses = new ArrayList<>();
-    for (RunnerInfo r : state.runners().values()) {
-      RunnerLease lease = state.leases().get(r.id());
-      String status = runtime.isFailing(r.id()) ? "unhealthy"
-          : lease != null ? "leased"
-          : state.dirty().contains(r.id()) ? "wiping"
-          : runtime.isReady(r.id()) ? "warm"
-          : "provisioning";
-      statuses.add(new RunnerStatus(r.id(), r.runnerClass(), r.provider(), status,
-          lease == null ? null : lease.sessionId(),
-          lease == null ? state.freeSince().get(r.id()) : lease.since(),
-          r.hostKeyFingerprint(), runtime.lastHealthAt(r.id()), state.draining().contains(r.id())));
-    }
-    for (RunnerInfo r : runtime.beingDestroyed()) {
-      statuses.add(new RunnerStatus(r.id(), r.runnerClass(), r.provider(), "destroying", null, null,
-          r.hostKeyFingerprint(), null, false));
-    }
-    statuses.sort(Comparator.comparing(RunnerStatus::id));
-    return statuses;
+    return runtime.statuses(state);
   }
 
   private ActorRef<LeaseReply> dequeue(Lease lease) {

@@ -2,6 +2,7 @@ package dev.offload.runner;
 
 import dev.offload.CborSerializable;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -28,7 +29,7 @@ public record RunnerPoolState(
   public RunnerPoolState {
     leases = Map.copyOf(leases);
     freeSince = Map.copyOf(freeSince);
-    runners = runners == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(runners));
+    runners = runners == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(runners));
     dirty = dirty == null ? Set.of() : Set.copyOf(dirty);
     draining = draining == null ? Set.of() : Set.copyOf(draining);
   }

@@ -3,6 +3,7 @@ package dev.offload.runner;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -68,10 +69,6 @@ final class RunnerRuntime {
     return Duration.between(lastOkAt.getOrDefault(runnerId, now), now);
   }
 
-  Instant lastHealthAt(String runnerId) {
-    return lastHealthAt.get(runnerId);
-  }
-
   boolean isFailing(String runnerId) {
     return failing.contains(runnerId);
   }
@@ -97,8 +94,43 @@ final class RunnerRuntime {
     destroying.remove(runnerId);
   }
 
-  List<RunnerInfo> beingDestroyed() {
-    return new ArrayList<>(destroying.values());
+  /**
+   * How many creates to start for a class: enough for {@code min-warm} spare runners plus one per
+   * waiting session, counting creates in flight, never beyond {@code max} runners in all.
+   */
+  int toCreate(RunnerPoolState state, FleetSettings.RunnerClass settings, int waiting) {
+    List<RunnerInfo> ofClass = state.runners().values().stream()
+        .filter(r -> r.runnerClass().equals(settings.name())).toList();
+    long spare = ofClass.stream()
+        .filter(r -> !state.isLeased(r.id()) && !state.draining().contains(r.id()) && !isFailing(r.id()))
+        .count();
+    int inFlight = provisioning(settings.name());
+    long wanted = settings.minWarm() + waiting - spare - inFlight;
+    long room = settings.max() - ofClass.size() - inFlight;
+    return (int) Math.max(0, Math.min(wanted, room));
+  }
+
+  /** Every runner the pool tracks, by id: its state as the API shows it. */
+  List<RunnerPool.RunnerStatus> statuses(RunnerPoolState state) {
+    List<RunnerPool.RunnerStatus> statuses = new ArrayList<>();
+    for (RunnerInfo r : state.runners().values()) {
+      RunnerLease lease = state.leases().get(r.id());
+      String status = isFailing(r.id()) ? "unhealthy"
+          : lease != null ? "leased"
+          : state.dirty().contains(r.id()) ? "wiping"
+          : isReady(r.id()) ? "warm"
+          : "provisioning";
+      statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), status,
+          lease == null ? null : lease.sessionId(),
+          lease == null ? state.freeSince().get(r.id()) : lease.since(),
+          r.hostKeyFingerprint(), lastHealthAt.get(r.id()), state.draining().contains(r.id())));
+    }
+    for (RunnerInfo r : destroying.values()) {
+      statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), "destroying", null, null,
+          r.hostKeyFingerprint(), null, false));
+    }
+    statuses.sort(Comparator.comparing(RunnerPool.RunnerStatus::id));
+    return statuses;
   }
 
   private void forget(String runnerId) {

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -66,7 +67,7 @@ class LocalRunnersTest {
   }
 
   private static List<RunnerInfo> created(LocalRunners runners, int count) throws Exception {
-    List<RunnerInfo> created = new java.util.ArrayList<>();
+    List<RunnerInfo> created = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       created.add(runners.create("standard").toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
     }

@@ -19,6 +19,8 @@ import dev.offload.runner.RunnerPool.LeaseReply;
 import dev.offload.runner.RunnerPool.Leased;
 import dev.offload.runner.RunnerPool.Release;
 import dev.offload.testing.Await;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -99,8 +101,8 @@ class OpenSshInteropTest {
   private static List<String> readLog(Path log) {
     try {
       return Files.exists(log) ? Files.readAllLines(log) : List.of();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

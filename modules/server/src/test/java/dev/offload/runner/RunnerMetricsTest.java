@@ -3,7 +3,7 @@ package dev.offload.runner;
 import static dev.offload.runner.Fleet.WAIT;
 import static dev.offload.runner.Fleet.awaitRunners;
 import static dev.offload.runner.Fleet.count;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,26 +65,41 @@ class RunnerMetricsTest {
     return out.toString(StandardCharsets.UTF_8);
   }
 
-  private static void awaitMetric(String line) {
-    Await.until(WAIT, RunnerMetricsTest::scrape, text -> text.contains(line), line);
+  /** The sample's value, 0 when the series is not there yet: figures are per JVM, shared by tests. */
+  private static double value(String series) {
+    return scrape().lines()
+        .filter(line -> line.startsWith(series + " "))
+        .mapToDouble(line -> Double.parseDouble(line.substring(series.length() + 1).trim()))
+        .findFirst()
+        .orElse(0);
+  }
+
+  private static void awaitValue(String series, Predicate<Double> done) {
+    Await.until(WAIT, () -> value(series), done, series);
   }
 
   @Test
   void runnersByStateLeaseWaitWipeTimeAndHealthFailures() {
+    String leaseWaits = "offload_runner_lease_wait_seconds_count{class=\"standard\"}";
+    String wipes = "offload_runner_wipe_seconds_count{class=\"standard\",outcome=\"wiped\"}";
+    String healthFailures = "offload_runner_health_failures_total{class=\"standard\"}";
+    double leaseWaitsBefore = value(leaseWaits);
+    double wipesBefore = value(wipes);
+    double healthFailuresBefore = value(healthFailures);
     ActorRef<Command> pool = testKit.spawn(RunnerPool.create(fleet.fleet, new Sessions(), Clock.systemUTC()));
     awaitRunners(testKit, pool, r -> count(r, "warm") == 1, "a warm runner");
-    awaitMetric("offload_runners{class=\"standard\",state=\"warm\"} 1.0");
+    awaitValue("offload_runners{class=\"standard\",state=\"warm\"}", v -> v == 1);
 
     TestProbe<LeaseReply> probe = testKit.createTestProbe();
     pool.tell(new Lease("s1", "standard", Instant.now().plusSeconds(60), probe.ref()));
     RunnerInfo runner = probe.expectMessageClass(Leased.class, WAIT).runner();
-    awaitMetric("offload_runners{class=\"standard\",state=\"leased\"} 1.0");
-    assertTrue(scrape().contains("offload_runner_lease_wait_seconds_count{class=\"standard\"}"), scrape());
+    awaitValue("offload_runners{class=\"standard\",state=\"leased\"}", v -> v == 1);
+    assertEquals(leaseWaitsBefore + 1, value(leaseWaits));
 
     pool.tell(new Release("s1", runner.id()));
-    awaitMetric("offload_runner_wipe_seconds_count{class=\"standard\",outcome=\"wiped\"}");
+    awaitValue(wipes, v -> v == wipesBefore + 1);
 
     fleet.touch("engine-down");
-    awaitMetric("offload_runner_health_failures_total{class=\"standard\"}");
+    awaitValue(healthFailures, v -> v > healthFailuresBefore);
   }
 }

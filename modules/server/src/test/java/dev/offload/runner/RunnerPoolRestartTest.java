@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -97,7 +98,7 @@ class RunnerPoolRestartTest {
     return testKit.spawn(RunnerPool.create(fleet.fleet, sessions, Clock.systemUTC()));
   }
 
-  private LeaseReply ask(ActorRef<Command> pool, java.util.function.Function<akka.actor.typed.ActorRef<LeaseReply>, Command> command) {
+  private LeaseReply ask(ActorRef<Command> pool, Function<ActorRef<LeaseReply>, Command> command) {
     TestProbe<LeaseReply> probe = testKit.createTestProbe();
     pool.tell(command.apply(probe.ref()));
     return probe.expectMessageClass(LeaseReply.class, WAIT);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -88,7 +89,7 @@ class RunnerPoolStateTest {
 
   @Test
   void aSnapshotFromBeforeTheFleetReadsAsNoRunners() {
-    RunnerPoolState old = new RunnerPoolState(java.util.Map.of(), java.util.Map.of(), null, null, null);
+    RunnerPoolState old = new RunnerPoolState(Map.of(), Map.of(), null, null, null);
     assertEquals(RunnerPoolState.empty(), old);
   }
 }

@@ -34,6 +34,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
@@ -224,7 +225,7 @@ class RunnerPoolTest {
     ActorRef<Command> pool = pool(1, 1);
     RunnerInfo runner = lease(pool, "s1").runner();
     SshConnections ssh = new SshConnections(LocalRunners.clientKeyPath(dataDir), WAIT, ForkJoinPool.commonPool());
-    try (RunnerFleet otherNode = new RunnerFleet(fleet.fleet.settings(), java.util.Map.of("local", fleet.local), ssh,
+    try (RunnerFleet otherNode = new RunnerFleet(fleet.fleet.settings(), Map.of("local", fleet.local), ssh,
         ForkJoinPool.commonPool(), ssh::close)) {
       assertTrue(otherNode.runner(runner.id()).isEmpty());
 
