@@ -318,7 +318,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     }
   }
 
-  /** The first verified, wiped, free runner of the class, in the order the pool provisioned them. */
+  /** A verified, wiped, free runner of the class; any will do, they are alike. */
   private Optional<RunnerInfo> freeRunner(RunnerPoolState state, String runnerClass) {
     return state.runners().values().stream()
         .filter(r -> r.runnerClass().equals(runnerClass) && state.isClean(r.id()) && runtime.isReady(r.id()))
