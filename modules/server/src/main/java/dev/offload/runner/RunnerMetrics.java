@@ -3,6 +3,7 @@ package dev.offload.runner;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -32,6 +33,7 @@ final class RunnerMetrics {
           .register();
 
   private static volatile List<RunnerPool.RunnerStatus> runners = List.of();
+  private static volatile Map<String, Integer> provisioning = Map.of();
 
   static {
     GaugeWithCallback.builder()
@@ -39,8 +41,11 @@ final class RunnerMetrics {
         .help("Runners the pool tracks, by class and state")
         .labelNames("class", "state")
         .callback(callback -> {
-          Map<List<String>, Long> counts = runners.stream()
-              .collect(Collectors.groupingBy(r -> List.of(r.runnerClass(), r.state()), Collectors.counting()));
+          Map<List<String>, Long> counts = new HashMap<>(runners.stream()
+              .collect(Collectors.groupingBy(r -> List.of(r.runnerClass(), r.state()), Collectors.counting())));
+          // Creates in flight have no runner id yet, so they are counted apart from the statuses.
+          provisioning.forEach((runnerClass, count) ->
+              counts.merge(List.of(runnerClass, "provisioning"), (long) count, Long::sum));
           counts.forEach((labels, count) -> callback.call(count, labels.get(0), labels.get(1)));
         })
         .register();
@@ -48,7 +53,8 @@ final class RunnerMetrics {
 
   private RunnerMetrics() {}
 
-  static void runners(List<RunnerPool.RunnerStatus> statuses) {
+  static void runners(List<RunnerPool.RunnerStatus> statuses, Map<String, Integer> creating) {
     runners = List.copyOf(statuses);
+    provisioning = Map.copyOf(creating);
   }
 }

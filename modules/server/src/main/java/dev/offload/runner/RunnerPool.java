@@ -451,6 +451,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   private Effect<Event, RunnerPoolState> onProvisionFailed(RunnerPoolState state, ProvisionFailed failed) {
     runtime.provisioningEnded(failed.runnerClass());
+    publishMetrics(state);
     context.getLog().warn("Provisioning a {} runner failed: {}", failed.runnerClass(), failed.reason());
     // Retried after a health interval, so a provider that keeps failing is not called in a loop.
     timers.startSingleTimer("refill", new Refill(), settings.healthInterval());
@@ -590,7 +591,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   }
 
   private void publishMetrics(RunnerPoolState state) {
-    RunnerMetrics.runners(statuses(state));
+    RunnerMetrics.runners(statuses(state), runtime.provisioning());
   }
 
   private List<RunnerStatus> statuses(RunnerPoolState state) {

@@ -85,6 +85,10 @@ final class RunnerRuntime {
     return provisioning.getOrDefault(runnerClass, 0);
   }
 
+  Map<String, Integer> provisioning() {
+    return Map.copyOf(provisioning);
+  }
+
   void destroying(RunnerInfo runner) {
     forget(runner.id());
     destroying.put(runner.id(), runner);
