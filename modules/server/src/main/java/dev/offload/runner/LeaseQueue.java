@@ -47,6 +47,10 @@ public record LeaseQueue(Map<String, List<Lease>> waiting) {
     return waiting.getOrDefault(runnerClass, List.of()).stream().findFirst();
   }
 
+  public int waitingFor(String runnerClass) {
+    return waiting.getOrDefault(runnerClass, List.of()).size();
+  }
+
   public Optional<Lease> waiting(String sessionId) {
     return waiting.values().stream()
         .flatMap(List::stream)

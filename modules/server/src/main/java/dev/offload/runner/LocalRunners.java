@@ -1,16 +1,23 @@
 package dev.offload.runner;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 import org.apache.sshd.common.channel.ChannelFactory;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
@@ -29,26 +36,40 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@code local} provider: one embedded SSH server per runner on 127.0.0.1, each forwarding
- * only to this host's engine target. It exercises the same SSH hop as a remote runner (pinned host
- * key, public-key login, engine channel), so nothing downstream knows the runner is local.
+ * only to this host's engine target and running exec commands on this host. It exercises the same
+ * SSH hop as a remote runner (pinned host key, public-key login, engine channel, wipe and health
+ * commands), so nothing downstream knows the runner is local.
  */
-public final class LocalRunners implements RunnerCatalogue, AutoCloseable {
+public final class LocalRunners implements RunnerProvider, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LocalRunners.class);
   static final String PROVIDER = "local";
   private static final String HOST = "127.0.0.1";
 
-  private final List<RunnerInfo> runners;
-  private final List<SshServer> servers;
+  private final Path dataDir;
+  private final PublicKey acceptedClient;
+  private final String user;
+  private final String target;
+  private final EngineTarget engine;
+  private final Executor blocking;
   private final ExecutorService pumps;
   private final Path clientKey;
+  private final Map<String, SshServer> servers = new HashMap<>();
+  private boolean closed;
 
-  private LocalRunners(
-      List<RunnerInfo> runners, List<SshServer> servers, ExecutorService pumps, Path clientKey) {
-    this.runners = List.copyOf(runners);
-    this.servers = List.copyOf(servers);
-    this.pumps = pumps;
-    this.clientKey = clientKey;
+  private LocalRunners(Config config, Path dataDir, Executor blocking) {
+    this.dataDir = dataDir;
+    this.clientKey = clientKeyPath(dataDir);
+    this.acceptedClient = SshKeys.loadOrCreate(clientKey, "offload control plane").getPublic();
+    this.user = config.getString("offload.runners.ssh.user");
+    this.target = config.getString("offload.runners.local.engine-target");
+    this.engine = EngineTarget.parse(target);
+    this.blocking = blocking;
+    this.pumps = Executors.newCachedThreadPool(runnable -> {
+      Thread thread = new Thread(runnable, "local-runner-io");
+      thread.setDaemon(true);
+      return thread;
+    });
   }
 
   /** The control plane's client key, generated on first start; its public half is what runners accept. */
@@ -56,59 +77,120 @@ public final class LocalRunners implements RunnerCatalogue, AutoCloseable {
     return dataDir.resolve("runners").resolve("client-key");
   }
 
-  /**
-   * Starts {@code max} servers for every class whose provider is {@code local}, numbering runners
-   * {@code local-1, local-2, …} across classes in name order so ids (and the host keys stored
-   * under them) stay the same from one start to the next.
-   */
-  public static LocalRunners start(Config config, Path dataDir) {
-    Path clientKey = clientKeyPath(dataDir);
-    PublicKey acceptedClient = SshKeys.loadOrCreate(clientKey, "offload control plane").getPublic();
-    String user = config.getString("offload.runners.ssh.user");
-    String target = config.getString("offload.runners.local.engine-target");
-    EngineTarget engine = EngineTarget.parse(target);
-    ConfigObject classes = config.getObject("offload.runners.classes");
+  /** Where tests put a recording {@code docker}: first on every local runner's PATH when it exists. */
+  public static Path binDir(Path dataDir) {
+    return dataDir.resolve("runners").resolve("bin");
+  }
 
-    ExecutorService pumps = Executors.newCachedThreadPool(runnable -> {
-      Thread thread = new Thread(runnable, "local-runner-engine");
-      thread.setDaemon(true);
-      return thread;
-    });
-    List<RunnerInfo> runners = new ArrayList<>();
-    List<SshServer> servers = new ArrayList<>();
-    try {
-      for (String runnerClass : classes.keySet().stream().sorted().toList()) {
-        Config settings = ((ConfigObject) classes.get(runnerClass)).toConfig();
-        if (!PROVIDER.equals(settings.getString("provider"))) {
-          continue;
+  /** Starts no runner: the pool creates them, or adopts the ones it provisioned before a restart. */
+  public static LocalRunners start(Config config, Path dataDir, Executor blocking) {
+    return new LocalRunners(config, dataDir, blocking);
+  }
+
+  @Override
+  public String name() {
+    return PROVIDER;
+  }
+
+  /**
+   * Numbers runners {@code local-1, local-2, …}, taking the lowest number without a server, so ids
+   * (and the host keys stored under them) stay the same from one start to the next.
+   */
+  @Override
+  public CompletionStage<RunnerInfo> create(String runnerClass) {
+    return CompletableFuture.supplyAsync(() -> {
+      String id;
+      synchronized (servers) {
+        int n = 1;
+        while (servers.containsKey(PROVIDER + "-" + n)) {
+          n++;
         }
-        for (int i = 0; i < settings.getInt("max"); i++) {
-          String id = PROVIDER + "-" + (runners.size() + 1);
-          KeyPair hostKey =
-              SshKeys.loadOrCreate(
-                  dataDir.resolve("runners").resolve(id).resolve("host-key"), "offload runner " + id);
-          SshServer server = server(hostKey, acceptedClient, user, engine, pumps);
-          servers.add(server);
-          server.start();
-          runners.add(
-              new RunnerInfo(id, runnerClass, PROVIDER, HOST, server.getPort(), user,
-                  SshKeys.openSsh(hostKey.getPublic()), target));
+        id = PROVIDER + "-" + n;
+        // Reserved so a concurrent create never picks the same number.
+        servers.put(id, null);
+      }
+      return serve(id, runnerClass);
+    }, blocking);
+  }
+
+  @Override
+  public CompletionStage<RunnerInfo> adopt(RunnerInfo runner) {
+    return CompletableFuture.supplyAsync(() -> {
+      synchronized (servers) {
+        SshServer running = servers.get(runner.id());
+        if (running != null) {
+          return info(runner.id(), runner.runnerClass(), running);
+        }
+        servers.put(runner.id(), null);
+      }
+      return serve(runner.id(), runner.runnerClass());
+    }, blocking);
+  }
+
+  /** Stops the runner's server and forgets its host key and directory: the id may be reused. */
+  @Override
+  public CompletionStage<Void> destroy(RunnerInfo runner) {
+    return CompletableFuture.runAsync(() -> {
+      SshServer server;
+      synchronized (servers) {
+        server = servers.get(runner.id());
+      }
+      stop(server);
+      try {
+        deleteTree(runnerDir(runner.id()));
+      } finally {
+        // Only now may the number be taken again: a new runner must never find the old key.
+        synchronized (servers) {
+          servers.remove(runner.id());
         }
       }
-    } catch (IOException e) {
-      // Servers already listening would otherwise outlive a failed start.
-      new LocalRunners(runners, servers, pumps, clientKey).close();
-      throw new UncheckedIOException("cannot start the local runners", e);
-    } catch (RuntimeException e) {
-      new LocalRunners(runners, servers, pumps, clientKey).close();
-      throw e;
+    }, blocking);
+  }
+
+  /** Stops a runner's server without forgetting it, as a crashed VM would: for tests of lost runners. */
+  void kill(String runnerId) {
+    SshServer server;
+    synchronized (servers) {
+      server = servers.get(runnerId);
     }
-    return new LocalRunners(runners, servers, pumps, clientKey);
+    stop(server);
+  }
+
+  private RunnerInfo serve(String id, String runnerClass) {
+    try {
+      KeyPair hostKey = SshKeys.loadOrCreate(runnerDir(id).resolve("host-key"), "offload runner " + id);
+      SshServer server = server(hostKey, acceptedClient, user, engine, pumps,
+          new LocalShellCommand.Factory(runnerDir(id), binDir(dataDir), target, pumps));
+      server.start();
+      synchronized (servers) {
+        if (closed) {
+          stop(server);
+          throw new IllegalStateException("the local runners are shut down");
+        }
+        servers.put(id, server);
+      }
+      return info(id, runnerClass, server);
+    } catch (IOException | RuntimeException e) {
+      synchronized (servers) {
+        servers.remove(id, null);
+      }
+      throw new IllegalStateException("cannot start local runner " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  private RunnerInfo info(String id, String runnerClass, SshServer server) {
+    KeyPair hostKey = SshKeys.loadOrCreate(runnerDir(id).resolve("host-key"), "offload runner " + id);
+    return new RunnerInfo(id, runnerClass, PROVIDER, HOST, server.getPort(), user,
+        SshKeys.openSsh(hostKey.getPublic()), target);
+  }
+
+  private Path runnerDir(String id) {
+    return dataDir.resolve("runners").resolve(id);
   }
 
   private static SshServer server(
       KeyPair hostKey, PublicKey acceptedClient, String user, EngineTarget engine,
-      ExecutorService pumps) {
+      ExecutorService pumps, LocalShellCommand.Factory commands) {
     SshServer server = SshServer.setUpDefaultServer();
     server.setHost(HOST);
     server.setPort(0);
@@ -121,10 +203,9 @@ public final class LocalRunners implements RunnerCatalogue, AutoCloseable {
     server.setHostBasedAuthenticator(null);
     server.setPublickeyAuthenticator(
         (name, key, session) -> user.equals(name) && KeyUtils.compareKeys(acceptedClient, key));
-    // Session channels stay so a client can prove the connection works, but there is nothing to
-    // run in them: no shell, no commands, no subsystems.
+    // Exec only, for the pool's wipe, health and container-tracking commands: no shell, no subsystems.
     server.setShellFactory(null);
-    server.setCommandFactory(null);
+    server.setCommandFactory(commands);
     server.setSubsystemFactories(List.of());
     server.setChannelFactories(List.of(ChannelSessionFactory.INSTANCE, engineChannel(engine, pumps)));
     server.setForwardingFilter(ForwardingFilter.asForwardingFilter(
@@ -156,25 +237,44 @@ public final class LocalRunners implements RunnerCatalogue, AutoCloseable {
     };
   }
 
-  @Override
-  public List<RunnerInfo> runners() {
-    return runners;
-  }
-
   public Path clientKey() {
     return clientKey;
   }
 
   @Override
   public void close() {
-    for (SshServer server : servers) {
-      try {
-        server.stop(true);
-      } catch (IOException e) {
-        // Keep stopping the others: a server that fails to stop must not keep the rest listening.
-        log.warn("stopping local runner SSH server failed: {}", e.toString());
-      }
+    List<SshServer> running;
+    synchronized (servers) {
+      closed = true;
+      running = new ArrayList<>(servers.values());
+      servers.clear();
     }
+    running.forEach(LocalRunners::stop);
     pumps.shutdownNow();
+  }
+
+  private static void stop(SshServer server) {
+    if (server == null) {
+      return;
+    }
+    try {
+      server.stop(true);
+    } catch (IOException e) {
+      // Keep going: a server that fails to stop must not keep the others listening.
+      log.warn("stopping local runner SSH server failed: {}", e.toString());
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the directory of a destroyed runner " + dir, e);
+    }
   }
 }

@@ -3,5 +3,5 @@ package dev.offload.runner;
 import dev.offload.CborSerializable;
 import java.time.Instant;
 
-/** A runner held by a session since an instant; the only thing the pool persists. */
+/** A runner held by a session since an instant. */
 public record RunnerLease(String runnerId, String sessionId, Instant since) implements CborSerializable {}

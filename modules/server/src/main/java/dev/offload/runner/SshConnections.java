@@ -168,6 +168,19 @@ public final class SshConnections implements AutoCloseable {
     }
   }
 
+  /** A retired runner's connection is of no further use, and its server may be gone already. */
+  void disconnect(String runnerId) {
+    Connection connection = connections.remove(runnerId);
+    if (connection != null) {
+      synchronized (connection) {
+        if (connection.session != null) {
+          connection.session.disconnect();
+          connection.session = null;
+        }
+      }
+    }
+  }
+
   @Override
   public void close() {
     closed = true;

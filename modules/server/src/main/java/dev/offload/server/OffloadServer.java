@@ -16,10 +16,8 @@ import dev.offload.billing.Ledger;
 import dev.offload.billing.Rates;
 import dev.offload.org.Bootstrap;
 import dev.offload.org.Organisations;
-import dev.offload.runner.LocalRunners;
-import dev.offload.runner.RunnerInfo;
+import dev.offload.runner.RunnerFleet;
 import dev.offload.runner.RunnerPool;
-import dev.offload.runner.SshConnections;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionUpdates;
@@ -30,12 +28,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * One control-plane node: the database, the actor system with its shard regions and the runner
@@ -44,17 +38,15 @@ import java.util.stream.Collectors;
 public final class OffloadServer implements AutoCloseable {
 
   private final Database database;
-  private final LocalRunners runners;
-  private final SshConnections ssh;
+  private final RunnerFleet fleet;
   private final ActorSystem<Void> system;
   private final InetSocketAddress address;
   private final Bootstrap.Result bootstrap;
 
-  private OffloadServer(Database database, LocalRunners runners, SshConnections ssh,
+  private OffloadServer(Database database, RunnerFleet fleet,
       ActorSystem<Void> system, InetSocketAddress address, Bootstrap.Result bootstrap) {
     this.database = database;
-    this.runners = runners;
-    this.ssh = ssh;
+    this.fleet = fleet;
     this.system = system;
     this.address = address;
     this.bootstrap = bootstrap;
@@ -65,8 +57,7 @@ public final class OffloadServer implements AutoCloseable {
     Path dataDir = Path.of(config.getString("offload.data-dir")).toAbsolutePath();
     Files.createDirectories(dataDir);
     Database database = Database.start(config);
-    LocalRunners runners = null;
-    SshConnections ssh = null;
+    RunnerFleet fleet = null;
     ActorSystem<Void> system = null;
     try {
       Config full = database.akkaPersistenceConfig().withFallback(config).resolve();
@@ -78,13 +69,13 @@ public final class OffloadServer implements AutoCloseable {
       Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("offload.blocking-dispatcher"));
       Clock clock = Clock.systemUTC();
 
-      runners = LocalRunners.start(full, dataDir);
-      ssh = SshConnections.create(system, dataDir);
+      fleet = RunnerFleet.start(system, full, dataDir);
       List<String> runnerClasses = full.getConfig("offload.runners.classes").root().keySet().stream().sorted().toList();
 
-      ActorRef<RunnerPool.Command> pool = RunnerPool.init(system, runners, clock);
-      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(runners, ssh));
       SessionIndex index = new SessionIndex(database.dataSource());
+      ActorRef<RunnerPool.Command> pool =
+          RunnerPool.init(system, fleet, new ShardedSessions(system, index, blocking), clock);
+      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(fleet, pool, system));
       index.startProjection(system, List.of(new Ledger(Rates.fromConfig(full), clock)));
 
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
@@ -106,25 +97,17 @@ public final class OffloadServer implements AutoCloseable {
       InetSocketAddress address = HttpServer.start(system, routes,
               full.getString("offload.http.interface"), full.getInt("offload.http.port"))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
-      return new OffloadServer(database, runners, ssh, system, address, bootstrap);
+      return new OffloadServer(database, fleet, system, address, bootstrap);
     } catch (Exception | Error e) {
-      closeQuietly(system, ssh, runners, database);
+      closeQuietly(system, fleet, database);
       throw e;
     }
   }
 
   /** Sessions verify their runner by id on the node that hosts them. */
-  private static SessionEntity.RunnerCheck runnerCheck(LocalRunners runners, SshConnections ssh) {
-    Map<String, RunnerInfo> byId = runners.runners().stream()
-        .collect(Collectors.toMap(RunnerInfo::id, Function.identity()));
-    return runnerId -> {
-      RunnerInfo runner = byId.get(runnerId);
-      if (runner == null) {
-        return CompletableFuture.failedFuture(
-            new IllegalStateException("runner " + runnerId + " is not known to this control plane"));
-      }
-      return ssh.verify(runner);
-    };
+  private static SessionEntity.RunnerCheck runnerCheck(
+      RunnerFleet fleet, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
+    return runnerId -> fleet.verify(runnerId, pool, system);
   }
 
   public InetSocketAddress address() {
@@ -150,10 +133,15 @@ public final class OffloadServer implements AutoCloseable {
   /** Leaves the cluster, stops the API and the runners, then the database. */
   @Override
   public void close() {
-    closeQuietly(system, ssh, runners, database);
+    closeQuietly(system, fleet, database);
   }
 
-  private static void closeQuietly(ActorSystem<Void> system, SshConnections ssh, LocalRunners runners, Database database) {
+  /** The runner fleet on this node, e.g. for {@code diagnose}. */
+  public RunnerFleet fleet() {
+    return fleet;
+  }
+
+  private static void closeQuietly(ActorSystem<Void> system, RunnerFleet fleet, Database database) {
     if (system != null) {
       system.terminate();
       try {
@@ -162,7 +150,7 @@ public final class OffloadServer implements AutoCloseable {
         // carry on: the resources below must still be released
       }
     }
-    for (AutoCloseable resource : new AutoCloseable[] {ssh, runners, database}) {
+    for (AutoCloseable resource : new AutoCloseable[] {fleet, database}) {
       if (resource == null) continue;
       try {
         resource.close();

@@ -252,8 +252,14 @@ public final class SessionEntity
         armDeadline(state);
       }
       // No connection survived the restart: an Active session is inactive at recovery time.
-      case ACTIVE -> ctx.getSelf().tell(new ActivityCheck());
-      case GRACE_PERIOD, IDLE -> armDeadline(state);
+      case ACTIVE -> {
+        confirmRunner(state);
+        ctx.getSelf().tell(new ActivityCheck());
+      }
+      case GRACE_PERIOD, IDLE -> {
+        confirmRunner(state);
+        armDeadline(state);
+      }
       case TERMINATED -> {
         releaseRunner(state);
         passivate.accept(ctx.getSelf());
@@ -423,6 +429,11 @@ public final class SessionEntity
           .thenNoReply();
     }
     RunnerPool.LeaseRefused refused = (RunnerPool.LeaseRefused) c.reply();
+    if (s.isRunning() || s.phase() == Phase.IDLE) {
+      // The answer to a Confirm after a restart: the pool no longer leases this runner to us.
+      ctx.getLog().warn("Session {}: runner {} is gone ({})", sessionId, s.runnerId(), refused.reason());
+      return terminate(s, SessionState.RUNNER_LOST, "runner-pool", null);
+    }
     if (s.phase() != Phase.PROVISIONING) return Effect().noReply();
     ctx.getLog().info("Session {}: no runner ({})", sessionId, refused.reason());
     boolean timedOut = !now().isBefore(s.provisioningDeadline());
@@ -544,6 +555,11 @@ public final class SessionEntity
     }
   }
 
+  /** After a restart, the pool says whether it still leases this runner to this session. */
+  private void confirmRunner(SessionState s) {
+    pool.tell(new RunnerPool.Confirm(sessionId, s.runnerId(), leaseReplies));
+  }
+
   private void verify(String runnerId) {
     ctx.pipeToSelf(
         runnerCheck.verify(runnerId),
@@ -553,8 +569,9 @@ public final class SessionEntity
                 : new RunnerCheckFailed(runnerId, rootMessage(failure)));
   }
 
+  /** Without a runner yet, the release withdraws the session from the pool's queue. */
   private void releaseRunner(SessionState s) {
-    if (s.isTerminated() && s.hasRunner()) {
+    if (s.isTerminated()) {
       pool.tell(new RunnerPool.Release(sessionId, s.runnerId()));
     }
   }

@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.jcraft.jsch.ChannelDirectStreamLocal;
 import com.jcraft.jsch.ChannelDirectTCPIP;
-import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.Session;
 import com.typesafe.config.Config;
@@ -25,10 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
@@ -65,6 +66,14 @@ class LocalRunnersTest {
     return engine("unix://" + dataDir.resolve("no-engine-here.sock"));
   }
 
+  private static List<RunnerInfo> created(LocalRunners runners, int count) throws Exception {
+    List<RunnerInfo> created = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      created.add(runners.create("standard").toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    }
+    return created;
+  }
+
   private static void verified(SshConnections ssh, RunnerInfo runner) throws Exception {
     ssh.verify(runner).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
   }
@@ -77,9 +86,9 @@ class LocalRunnersTest {
 
   @Test
   void verifiesEachRunnerWithItsPinnedKeyAndKeepsTheConnection() throws Exception {
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      List<RunnerInfo> offered = runners.runners();
+      List<RunnerInfo> offered = created(runners, 2);
       assertEquals(List.of("local-1", "local-2"), offered.stream().map(RunnerInfo::id).toList());
       assertNotEquals(offered.get(0).port(), offered.get(1).port());
       assertNotEquals(offered.get(0).hostKey(), offered.get(1).hostKey());
@@ -113,15 +122,15 @@ class LocalRunnersTest {
   void hostKeysSurviveARestartWithTheSameDataDir() throws Exception {
     List<RunnerInfo> before;
     String clientKey;
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir)) {
-      before = runners.runners();
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool())) {
+      before = created(runners, 2);
       clientKey = Files.readString(runners.clientKey());
     }
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
       assertEquals(clientKey, Files.readString(runners.clientKey()));
       for (int i = 0; i < before.size(); i++) {
-        RunnerInfo now = runners.runners().get(i);
+        RunnerInfo now = runners.adopt(before.get(i)).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         RunnerInfo pinnedBefore = new RunnerInfo(now.id(), now.runnerClass(), now.provider(),
             now.host(), now.port(), now.user(), before.get(i).hostKey(), now.engineTarget());
         assertEquals(pinnedBefore, now);
@@ -132,10 +141,11 @@ class LocalRunnersTest {
 
   @Test
   void aRunnerPresentingAnotherHostKeyIsRefused() throws Exception {
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      RunnerInfo real = runners.runners().get(0);
-      RunnerInfo other = runners.runners().get(1);
+      List<RunnerInfo> offered = created(runners, 2);
+      RunnerInfo real = offered.get(0);
+      RunnerInfo other = offered.get(1);
       RunnerInfo pinnedWrong = new RunnerInfo(real.id(), real.runnerClass(), real.provider(),
           real.host(), real.port(), real.user(), other.hostKey(), real.engineTarget());
 
@@ -150,9 +160,9 @@ class LocalRunnersTest {
 
   @Test
   void aRunnerThatWentAwayFailsVerificationInsteadOfReusingTheDeadConnection() throws Exception {
-    LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
     try (runners; SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      RunnerInfo runner = runners.runners().get(0);
+      RunnerInfo runner = created(runners, 1).get(0);
       verified(ssh, runner);
       runners.close();
 
@@ -169,10 +179,10 @@ class LocalRunnersTest {
   void onlyTheControlPlaneKeyAndUserLogIn() throws Exception {
     Path strangerKey = dataDir.resolve("stranger/id_ed25519");
     SshKeys.loadOrCreate(strangerKey, "stranger");
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
         SshConnections stranger = new SshConnections(strangerKey, WAIT, Runnable::run);
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      RunnerInfo runner = runners.runners().get(0);
+      RunnerInfo runner = created(runners, 1).get(0);
       RunnerInfo asRoot = new RunnerInfo(runner.id(), runner.runnerClass(), runner.provider(),
           runner.host(), runner.port(), "root", runner.hostKey(), runner.engineTarget());
 
@@ -182,15 +192,57 @@ class LocalRunnersTest {
   }
 
   @Test
-  void runnersRunNoShellAndNoCommands() throws Exception {
-    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir);
+  void runnersRunCommandsWithShInTheirOwnDirectoryAndNoShell() throws Exception {
+    Path bin = Files.createDirectories(LocalRunners.binDir(dataDir));
+    Path docker = bin.resolve("docker");
+    Files.writeString(docker, "#!/bin/sh\necho \"docker $*\"\n");
+    docker.toFile().setExecutable(true);
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      Session session = ssh.session(runners.runners().get(0));
+      RunnerInfo runner = created(runners, 1).get(0);
+      RunnerCommands commands = new RunnerCommands(ssh, ForkJoinPool.commonPool());
 
-      ChannelExec exec = (ChannelExec) session.openChannel("exec");
-      exec.setCommand("id");
-      assertThrows(JSchException.class, () -> exec.connect(CONNECT_MILLIS));
-      assertThrows(JSchException.class, () -> session.openChannel("shell").connect(CONNECT_MILLIS));
+      RunnerCommands.Result result = commands.run(runner,
+          "pwd; docker ps -aq; echo \"$DOCKER_HOST\"; echo oops >&2; exit 3", WAIT)
+          .toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      assertEquals(dataDir.resolve("runners/local-1").toRealPath() + "\ndocker ps -aq\n"
+          + runner.engineTarget() + "\n", result.stdout());
+      assertEquals("oops\n", result.stderr());
+      assertEquals(3, result.exitStatus());
+      assertThrows(JSchException.class, () -> ssh.session(runner).openChannel("shell").connect(CONNECT_MILLIS));
+    }
+  }
+
+  @Test
+  void aCommandOutlivingItsTimeoutFailsAndIsKilled() throws Exception {
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      RunnerInfo runner = created(runners, 1).get(0);
+      RunnerCommands commands = new RunnerCommands(ssh, ForkJoinPool.commonPool());
+
+      ExecutionException failed = assertThrows(ExecutionException.class, () -> commands
+          .run(runner, "sleep 60", Duration.ofMillis(500))
+          .toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+
+      assertTrue(failed.getCause().getMessage().contains("within PT0.5S"), failed.getCause().getMessage());
+      assertEquals("ok\n", commands.run(runner, "echo ok", WAIT).toCompletableFuture()
+          .get(WAIT.toSeconds(), TimeUnit.SECONDS).stdout(), "the connection stays usable");
+    }
+  }
+
+  @Test
+  void aDestroyedRunnerStopsAndItsNumberIsReusedWithANewKey() throws Exception {
+    try (LocalRunners runners = LocalRunners.start(absentEngine(), dataDir, ForkJoinPool.commonPool());
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      List<RunnerInfo> offered = created(runners, 2);
+      runners.destroy(offered.get(0)).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      assertInstanceOf(SshConnections.VerificationFailed.class, verificationFailure(ssh, offered.get(0)));
+      RunnerInfo replacement = created(runners, 1).get(0);
+      assertEquals("local-1", replacement.id());
+      assertNotEquals(offered.get(0).hostKey(), replacement.hostKey());
+      verified(ssh, replacement);
     }
   }
 
@@ -199,9 +251,9 @@ class LocalRunnersTest {
     try (EchoServer engine = EchoServer.tcp();
         EchoServer elsewhere = EchoServer.tcp();
         LocalRunners runners =
-            LocalRunners.start(engine("tcp://127.0.0.1:" + engine.port()), dataDir);
+            LocalRunners.start(engine("tcp://127.0.0.1:" + engine.port()), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      Session session = ssh.session(runners.runners().get(0));
+      Session session = ssh.session(created(runners, 1).get(0));
 
       ChannelDirectTCPIP channel = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
       channel.setHost("127.0.0.1");
@@ -225,9 +277,9 @@ class LocalRunnersTest {
     Path socket = dataDir.resolve("engine.sock");
     try (EchoServer engine = EchoServer.unix(socket);
         EchoServer elsewhere = EchoServer.unix(dataDir.resolve("other.sock"));
-        LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir);
+        LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      Session session = ssh.session(runners.runners().get(0));
+      Session session = ssh.session(created(runners, 1).get(0));
 
       ChannelDirectStreamLocal channel =
           (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");
@@ -248,9 +300,9 @@ class LocalRunnersTest {
   @Test
   void anEngineSocketThatIsNotThereFailsTheChannelNotTheConnection() throws Exception {
     Path socket = dataDir.resolve("engine.sock");
-    try (LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir);
+    try (LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
-      RunnerInfo runner = runners.runners().get(0);
+      RunnerInfo runner = created(runners, 1).get(0);
       Session session = ssh.session(runner);
       ChannelDirectStreamLocal channel =
           (ChannelDirectStreamLocal) session.openChannel("direct-streamlocal@openssh.com");

@@ -14,17 +14,20 @@ import dev.offload.runner.RunnerPool.Command;
 import dev.offload.runner.RunnerPool.Lease;
 import dev.offload.runner.RunnerPool.LeaseReply;
 import dev.offload.runner.RunnerPool.Leased;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RunnerPoolSingletonTest {
 
+  @TempDir Path dataDir;
   private ActorTestKit testKit;
+  private Fleet fleet;
 
   @BeforeEach
   void start() {
@@ -41,20 +44,21 @@ class RunnerPoolSingletonTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     testKit.shutdownTestKit();
+    fleet.close();
   }
 
   @Test
   void theSingletonLeasesThroughItsProxy() {
     Cluster cluster = Cluster.get(testKit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    List<RunnerInfo> offered = Runners.standard(1);
+    fleet = Fleet.start(dataDir, 1, 1);
 
-    ActorRef<Command> pool = RunnerPool.init(testKit.system(), () -> offered, Clock.systemUTC());
+    ActorRef<Command> pool = RunnerPool.init(testKit.system(), fleet.fleet, new Sessions(), Clock.systemUTC());
     TestProbe<LeaseReply> probe = testKit.createTestProbe();
     pool.tell(new Lease("s1", "standard", Instant.now().plusSeconds(30), probe.ref()));
 
-    assertEquals(new Leased("s1", offered.get(0)), probe.expectMessageClass(Leased.class, Duration.ofSeconds(20)));
+    assertEquals("local-1", probe.expectMessageClass(Leased.class, Duration.ofSeconds(20)).runner().id());
   }
 }

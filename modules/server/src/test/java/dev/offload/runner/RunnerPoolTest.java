@@ -1,226 +1,254 @@
 package dev.offload.runner;
 
+import static dev.offload.runner.Fleet.WAIT;
+import static dev.offload.runner.Fleet.awaitRunners;
+import static dev.offload.runner.Fleet.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.SerializationTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
-import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
-import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResult;
-import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import akka.actor.typed.ActorRef;
+import akka.persistence.testkit.PersistenceTestKitPlugin;
+import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import akka.persistence.testkit.javadsl.PersistenceTestKit;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.runner.RunnerPool.Command;
-import dev.offload.runner.RunnerPool.Event;
-import dev.offload.runner.RunnerPool.GetRunners;
+import dev.offload.runner.RunnerPool.Drain;
+import dev.offload.runner.RunnerPool.DrainReply;
+import dev.offload.runner.RunnerPool.Draining;
 import dev.offload.runner.RunnerPool.Lease;
 import dev.offload.runner.RunnerPool.LeaseRefused;
 import dev.offload.runner.RunnerPool.LeaseReply;
 import dev.offload.runner.RunnerPool.Leased;
+import dev.offload.runner.RunnerPool.NotFound;
 import dev.offload.runner.RunnerPool.Release;
-import dev.offload.runner.RunnerPool.RunnerLeased;
 import dev.offload.runner.RunnerPool.RunnerList;
-import dev.offload.runner.RunnerPool.RunnerReleased;
+import dev.offload.runner.RunnerPool.RunnerStatus;
+import dev.offload.testing.Await;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/** The pool against real local runners over SSH, with a recording docker, on the in-memory journal. */
 class RunnerPoolTest {
 
-  private static final Instant T0 = Instant.parse("2025-01-01T10:00:00Z");
-  private static final Instant FAR = T0.plus(Duration.ofHours(1));
-  private static final Duration WAIT = Duration.ofSeconds(5);
-  private static final List<RunnerInfo> OFFERED = Runners.standard(2);
+  private static final Instant FAR = Instant.now().plus(Duration.ofHours(1));
 
-  private static ActorTestKit testKit;
-  private EventSourcedBehaviorTestKit<Command, Event, RunnerPoolState> pool;
-
-  @BeforeAll
-  static void startSystem() {
-    testKit = ActorTestKit.create(
-        ConfigFactory.parseString("akka.actor.provider = local")
-            .withFallback(EventSourcedBehaviorTestKit.config()));
-  }
-
-  @AfterAll
-  static void stopSystem() {
-    testKit.shutdownTestKit();
-  }
+  @TempDir Path dataDir;
+  private ActorTestKit testKit;
+  private Fleet fleet;
+  private final Sessions sessions = new Sessions();
 
   @BeforeEach
-  void startPool() {
-    // The clock stands still: lease instants are exact, and deadlines run on real timers from T0.
-    pool = EventSourcedBehaviorTestKit.create(
-        testKit.system(), RunnerPool.create(() -> OFFERED, Clock.fixed(T0, ZoneOffset.UTC)));
-    pool.clear();
+  void startSystem() {
+    testKit = ActorTestKit.create(
+        ConfigFactory.parseString("akka.actor.provider = local")
+            .withFallback(PersistenceTestKitPlugin.getInstance().config())
+            .withFallback(PersistenceTestKitSnapshotPlugin.config()));
   }
 
-  private CommandResultWithReply<Command, Event, RunnerPoolState, LeaseReply> lease(String session) {
-    return pool.runCommand(replyTo -> new Lease(session, "standard", FAR, replyTo));
+  @AfterEach
+  void stop() throws Exception {
+    testKit.shutdownTestKit();
+    if (fleet != null) {
+      fleet.close();
+    }
   }
 
-  @Test
-  void leasesAFreeRunnerAndPersistsTheLease() {
-    var result = lease("s1");
-
-    assertEquals(new Leased("s1", OFFERED.get(0)), result.reply());
-    assertEquals(List.of(new RunnerLeased("local-1", "s1", T0)), result.events());
-    assertTrue(result.state().holds("s1", "local-1"));
+  private ActorRef<Command> pool(int minWarm, int max) {
+    fleet = Fleet.start(dataDir, minWarm, max);
+    return testKit.spawn(RunnerPool.create(fleet.fleet, sessions, Clock.systemUTC()));
   }
 
-  @Test
-  void aSessionAskingAgainGetsTheSameRunner() {
-    lease("s1");
-    var again = lease("s1");
-
-    assertEquals(new Leased("s1", OFFERED.get(0)), again.reply());
-    assertTrue(again.hasNoEvents());
+  private Leased lease(ActorRef<Command> pool, String session) {
+    TestProbe<LeaseReply> probe = testKit.createTestProbe();
+    pool.tell(new Lease(session, "standard", FAR, probe.ref()));
+    return probe.expectMessageClass(Leased.class, WAIT);
   }
 
   @Test
-  void aClassNotOfferedIsRefusedAtOnce() {
-    var result = pool.<LeaseReply>runCommand(replyTo -> new Lease("s1", "gpu", FAR, replyTo));
+  void keepsMinWarmVerifiedRunnersAndRefillsAfterALease() {
+    ActorRef<Command> pool = pool(3, 5);
 
-    assertEquals(
-        new LeaseRefused("s1", "runner class gpu is not offered by this control plane"),
-        result.reply());
-    assertTrue(result.hasNoEvents());
+    List<RunnerStatus> warm = awaitRunners(testKit, pool, r -> count(r, "warm") == 3, "three warm runners");
+    assertEquals(List.of("local-1", "local-2", "local-3"), warm.stream().map(RunnerStatus::id).toList());
+    Leased leased = lease(pool, "s1");
+    fleet.fleet.verify(leased.runner().id(), pool, testKit.system()).toCompletableFuture().join();
+
+    List<RunnerStatus> after = awaitRunners(testKit, pool,
+        r -> count(r, "warm") == 3 && count(r, "leased") == 1, "three warm runners again and one leased");
+    assertEquals(4, after.size());
   }
 
   @Test
-  void waitingRequestsAreServedFirstComeFirstServedAsRunnersAreReleased() {
-    lease("s1");
-    lease("s2");
-    TestProbe<LeaseReply> third = testKit.createTestProbe();
-    TestProbe<LeaseReply> fourth = testKit.createTestProbe();
-    assertTrue(pool.runCommand(new Lease("s3", "standard", FAR, third.ref())).hasNoEvents());
-    assertTrue(pool.runCommand(new Lease("s4", "standard", FAR, fourth.ref())).hasNoEvents());
+  void aReleasedRunnerIsWipedInOrderAndOnlyThenLeasedAgain() {
+    ActorRef<Command> pool = pool(1, 1);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    fleet.touch("hold-wipe");
 
-    CommandResult<Command, Event, RunnerPoolState> released =
-        pool.runCommand(new Release("s2", "local-2"));
+    pool.tell(new Release("s1", runner.id()));
+    TestProbe<LeaseReply> next = testKit.createTestProbe();
+    pool.tell(new Lease("s2", "standard", FAR, next.ref()));
+    awaitRunners(testKit, pool, r -> count(r, "wiping") == 1, "the runner wiping");
+    next.expectNoMessage(Duration.ofMillis(300));
+    fleet.remove("hold-wipe");
 
-    assertEquals(
-        List.of(new RunnerReleased("local-2", "s2", T0), new RunnerLeased("local-2", "s3", T0)),
-        released.events());
-    third.expectMessage(WAIT, new Leased("s3", OFFERED.get(1)));
-
-    pool.runCommand(new Release("s1", "local-1"));
-    // Had s4 been served by the first release, that reply would arrive before this one.
-    fourth.expectMessage(WAIT, new Leased("s4", OFFERED.get(0)));
+    assertEquals(new Leased("s2", runner), next.expectMessageClass(Leased.class, WAIT));
+    assertEquals(List.of("local-1 docker ps -aq", "local-1 docker rm -f", "local-1 docker system prune -af --volumes"),
+        fleet.dockerLog().stream().filter(l -> l.matches(".* docker (ps -aq|rm .*|system .*)")).toList());
   }
 
   @Test
-  void aSessionAskingAgainWhileWaitingKeepsItsTurn() {
-    lease("s1");
-    lease("s2");
-    TestProbe<LeaseReply> first = testKit.createTestProbe();
-    TestProbe<LeaseReply> firstAgain = testKit.createTestProbe();
+  void aFailingWipeDestroysTheRunnerAndProvisionsAReplacement() {
+    ActorRef<Command> pool = pool(1, 1);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    fleet.touch("wipe-fails");
+
+    pool.tell(new Release("s1", runner.id()));
+
+    awaitRunners(testKit, pool, r -> r.size() == 1 && count(r, "warm") == 1
+        && !r.get(0).hostKeyFingerprint().equals(runner.hostKeyFingerprint()), "a new warm runner");
+    RunnerInfo replacement = lease(pool, "s2").runner();
+    assertNotEquals(runner.hostKey(), replacement.hostKey());
+  }
+
+  @Test
+  void waitingRequestsAreServedFirstComeFirstServed() {
+    ActorRef<Command> pool = pool(1, 1);
+    RunnerInfo runner = lease(pool, "s1").runner();
     TestProbe<LeaseReply> second = testKit.createTestProbe();
-    pool.runCommand(new Lease("s3", "standard", FAR, first.ref()));
-    pool.runCommand(new Lease("s4", "standard", FAR, second.ref()));
-    pool.runCommand(new Lease("s3", "standard", FAR, firstAgain.ref()));
+    TestProbe<LeaseReply> third = testKit.createTestProbe();
+    pool.tell(new Lease("s2", "standard", FAR, second.ref()));
+    pool.tell(new Lease("s3", "standard", FAR, third.ref()));
 
-    pool.runCommand(new Release("s1", "local-1"));
+    pool.tell(new Release("s1", runner.id()));
 
-    firstAgain.expectMessage(WAIT, new Leased("s3", OFFERED.get(0)));
-    assertTrue(pool.getState().leaseOf("s4").isEmpty());
+    assertEquals(new Leased("s2", runner), second.expectMessageClass(Leased.class, WAIT));
+    third.expectNoMessage(Duration.ofMillis(200));
   }
 
   @Test
   void aWaitingRequestIsRefusedWhenItsDeadlinePasses() {
-    lease("s1");
-    lease("s2");
+    ActorRef<Command> pool = pool(1, 1);
+    lease(pool, "s1");
     TestProbe<LeaseReply> waiting = testKit.createTestProbe();
-    pool.runCommand(new Lease("s3", "standard", T0.plusMillis(200), waiting.ref()));
 
-    waiting.expectMessage(WAIT, new LeaseRefused("s3",
+    pool.tell(new Lease("s2", "standard", Instant.now().plusMillis(200), waiting.ref()));
+
+    waiting.expectMessage(WAIT, new LeaseRefused("s2",
         "no standard runner became free before the provisioning deadline"));
-    // Refused requests leave the queue: the next release leaves the runner free.
-    assertEquals(List.of(new RunnerReleased("local-1", "s1", T0)),
-        pool.runCommand(new Release("s1", "local-1")).events());
   }
 
   @Test
-  void aRequestWhoseDeadlineHasPassedIsRefusedRatherThanQueued() {
-    lease("s1");
-    lease("s2");
-    var late = pool.<LeaseReply>runCommand(replyTo -> new Lease("s3", "standard", T0, replyTo));
+  void aClassNotOfferedIsRefusedAndReleaseIsIdempotent() {
+    ActorRef<Command> pool = pool(1, 1);
+    TestProbe<LeaseReply> probe = testKit.createTestProbe();
+    pool.tell(new Lease("s1", "gpu", FAR, probe.ref()));
+    probe.expectMessage(WAIT, new LeaseRefused("s1", "runner class gpu is not offered by this control plane"));
 
-    assertInstanceOf(LeaseRefused.class, late.reply());
-    assertEquals(List.of(new RunnerReleased("local-1", "s1", T0)),
-        pool.runCommand(new Release("s1", "local-1")).events());
+    RunnerInfo runner = lease(pool, "s1").runner();
+    pool.tell(new Release("s9", runner.id()));
+    pool.tell(new Release("s1", "nowhere"));
+    assertEquals(new Leased("s1", runner), lease(pool, "s1"), "still held, the same runner again");
+    pool.tell(new Release("s1", runner.id()));
+    pool.tell(new Release("s1", runner.id()));
+
+    awaitRunners(testKit, pool, r -> count(r, "warm") == 1, "the runner warm again");
+    assertEquals(1, fleet.dockerLog().stream().filter(l -> l.contains("prune")).count(), "wiped once");
   }
 
   @Test
-  void releaseIsIdempotent() {
-    lease("s1");
+  void confirmAnswersWhetherTheRunnerIsStillTheSessions() {
+    ActorRef<Command> pool = pool(1, 2);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    TestProbe<LeaseReply> probe = testKit.createTestProbe();
 
-    assertTrue(pool.runCommand(new Release("s9", "local-1")).hasNoEvents(), "not the holder");
-    assertTrue(pool.runCommand(new Release("s1", "local-2")).hasNoEvents(), "not leased");
-    assertTrue(pool.runCommand(new Release("s1", "nowhere")).hasNoEvents(), "unknown runner");
-    assertEquals(1, pool.runCommand(new Release("s1", "local-1")).events().size());
-    assertTrue(pool.runCommand(new Release("s1", "local-1")).hasNoEvents(), "released already");
-    assertTrue(pool.getState().leases().isEmpty());
+    pool.tell(new RunnerPool.Confirm("s1", runner.id(), probe.ref()));
+    assertEquals(new Leased("s1", runner), probe.expectMessageClass(Leased.class, WAIT));
+    pool.tell(new RunnerPool.Confirm("s2", runner.id(), probe.ref()));
+    assertEquals(new LeaseRefused("s2", "runner " + runner.id() + " is not leased to session s2"),
+        probe.expectMessageClass(LeaseRefused.class, WAIT));
+    pool.tell(new RunnerPool.Confirm("s1", "local-9", probe.ref()));
+    assertEquals(new LeaseRefused("s1", "runner local-9 is no longer known to the runner pool"),
+        probe.expectMessageClass(LeaseRefused.class, WAIT));
   }
 
   @Test
-  void leasesSurviveARestartFromTheJournal() {
-    lease("s1");
-    lease("s2");
-    pool.runCommand(new Release("s1", "local-1"));
+  void aDrainedRunnerIsNeverLeasedAgainAndIsDestroyedOnceFree() {
+    ActorRef<Command> pool = pool(1, 2);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    TestProbe<DrainReply> drains = testKit.createTestProbe();
 
-    RunnerPoolState recovered = pool.restart().state();
+    pool.tell(new Drain(runner.id(), drains.ref()));
+    drains.expectMessage(WAIT, new Draining(runner.id()));
+    pool.tell(new Drain("local-9", drains.ref()));
+    drains.expectMessage(WAIT, new NotFound("local-9"));
+    assertTrue(Fleet.runners(testKit, pool).stream().anyMatch(r -> r.id().equals(runner.id()) && r.draining()));
 
-    assertEquals(List.of("s2"), recovered.leases().values().stream().map(RunnerLease::sessionId).toList());
-    assertEquals(new Leased("s2", OFFERED.get(1)), lease("s2").reply());
-    assertEquals(new Leased("s3", OFFERED.get(0)), lease("s3").reply());
+    pool.tell(new Release("s1", runner.id()));
+
+    awaitRunners(testKit, pool, r -> r.stream().noneMatch(s -> s.hostKeyFingerprint().equals(runner.hostKeyFingerprint())),
+        "the drained runner gone");
+    assertNotEquals(runner.hostKey(), lease(pool, "s2").runner().hostKey());
   }
 
   @Test
-  void leasesSurviveARestartFromASnapshot() {
-    for (int i = 0; i < 60; i++) {
-      lease("s" + i);
-      pool.runCommand(new Release("s" + i, "local-1"));
+  void aLeaseOnARunnerThePoolNoLongerKnowsIsReportedLostAndEnded() {
+    PersistenceTestKit.create(testKit.system()).persistForRecovery("runner-pool",
+        List.of(new RunnerPool.RunnerLeased("local-7", "s1", Instant.parse("2026-11-28T10:00:00Z"))));
+    ActorRef<Command> pool = pool(1, 1);
+
+    Await.until(WAIT, () -> List.copyOf(sessions.reports), r -> !r.isEmpty(), "a report to s1");
+    assertEquals(List.of("lost s1 local-7 runner local-7 is no longer known to the runner pool"), sessions.reports);
+    TestProbe<LeaseReply> probe = testKit.createTestProbe();
+    pool.tell(new RunnerPool.Confirm("s1", "local-7", probe.ref()));
+    probe.expectMessage(WAIT, new LeaseRefused("s1", "runner local-7 is no longer known to the runner pool"));
+    assertEquals("local-1", lease(pool, "s1").runner().id(), "the session holds nothing any more");
+  }
+
+  @Test
+  void aNodeThatDoesNotKnowARunnerAsksThePoolBeforeVerifyingIt() throws Exception {
+    ActorRef<Command> pool = pool(1, 1);
+    RunnerInfo runner = lease(pool, "s1").runner();
+    SshConnections ssh = new SshConnections(LocalRunners.clientKeyPath(dataDir), WAIT, ForkJoinPool.commonPool());
+    try (RunnerFleet otherNode = new RunnerFleet(fleet.fleet.settings(), Map.of("local", fleet.local), ssh,
+        ForkJoinPool.commonPool(), ssh::close)) {
+      assertTrue(otherNode.runner(runner.id()).isEmpty());
+
+      otherNode.verify(runner.id(), pool, testKit.system()).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      ExecutionException unknown = assertThrows(ExecutionException.class, () -> otherNode
+          .verify("local-9", pool, testKit.system()).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      assertEquals("runner local-9 is not known to this control plane", unknown.getCause().getMessage());
     }
-    lease("kept");
-
-    RunnerPoolState recovered = pool.restart().state();
-
-    assertTrue(pool.snapshotTestKit().isPresent());
-    assertEquals(1, pool.snapshotTestKit().get().persistedInStorage("runner-pool").size());
-    assertTrue(recovered.holds("kept", "local-1"));
-    assertEquals(1, recovered.leases().size());
-  }
-
-  @Test
-  void listsEveryRunnerAsWarmOrLeased() {
-    lease("s1");
-
-    RunnerList list = pool.<RunnerList>runCommand(GetRunners::new).reply();
-
-    assertEquals(
-        List.of(
-            new RunnerPool.RunnerStatus("local-1", "standard", "local", "leased", "s1", T0,
-                OFFERED.get(0).hostKeyFingerprint()),
-            new RunnerPool.RunnerStatus("local-2", "standard", "local", "warm", null, T0,
-                OFFERED.get(1).hostKeyFingerprint())),
-        list.runners());
   }
 
   @Test
   void repliesSurviveTheWire() {
     SerializationTestKit serialization = new SerializationTestKit(testKit.system());
-    RunnerInfo runner = OFFERED.get(0);
+    RunnerInfo runner = Runners.runner("local-1", "standard");
     serialization.verifySerialization(new Leased("s1", runner), true);
     serialization.verifySerialization(new LeaseRefused("s1", "why"), true);
-    serialization.verifySerialization(new RunnerList(List.of(new RunnerPool.RunnerStatus(
-        "local-1", "standard", "local", "warm", null, T0, runner.hostKeyFingerprint()))), true);
+    serialization.verifySerialization(new Draining("local-1"), true);
+    serialization.verifySerialization(new NotFound("local-1"), true);
+    serialization.verifySerialization(new RunnerPool.RunnerFound("local-1", runner), true);
+    serialization.verifySerialization(new RunnerPool.RunnerFound("local-9", null), true);
+    serialization.verifySerialization(new RunnerList(List.of(new RunnerStatus("local-1", "standard", "local",
+        "warm", null, Instant.parse("2026-11-28T10:00:00Z"), runner.hostKeyFingerprint(),
+        Instant.parse("2026-11-28T10:00:10Z"), false))), true);
   }
 }

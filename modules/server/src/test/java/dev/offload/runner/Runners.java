@@ -1,11 +1,9 @@
 package dev.offload.runner;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 
-/** Catalogues for pool tests: runners that are never dialled, with distinct made-up host keys. */
+/** Runners that are never dialled, with distinct made-up host keys: for state and wire tests. */
 final class Runners {
 
   private Runners() {}
@@ -14,13 +12,5 @@ final class Runners {
     String blob = Base64.getEncoder().encodeToString(("host key of " + id).getBytes(StandardCharsets.UTF_8));
     return new RunnerInfo(id, runnerClass, "local", "127.0.0.1", 22, "offload", "ssh-ed25519 " + blob,
         "unix:///var/run/docker.sock");
-  }
-
-  static List<RunnerInfo> standard(int count) {
-    List<RunnerInfo> runners = new ArrayList<>();
-    for (int i = 1; i <= count; i++) {
-      runners.add(runner("local-" + i, "standard"));
-    }
-    return List.copyOf(runners);
   }
 }

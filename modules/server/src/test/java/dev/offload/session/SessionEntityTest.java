@@ -161,7 +161,8 @@ class SessionEntityTest {
     pool.expectMessageClass(RunnerPool.Lease.class);
     var result = kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseRefused(sessionId, "runner class gpu is not offered")));
     assertEquals(SessionState.PROVISIONING_FAILED, ((SessionTerminated) result.event()).reason());
-    pool.expectNoMessage(Duration.ofMillis(100)); // no runner to release
+    // No runner to release: the release only withdraws the session from the pool's queue.
+    assertEquals(new RunnerPool.Release(sessionId, null), pool.expectMessageClass(RunnerPool.Release.class));
   }
 
   @Test
@@ -180,6 +181,8 @@ class SessionEntityTest {
     start(60);
     pool.expectMessageClass(RunnerPool.Lease.class);
     kit.<Reply>runCommand(replyTo -> new Stop("alice", replyTo));
+    assertEquals(new RunnerPool.Release(sessionId, null), pool.expectMessageClass(RunnerPool.Release.class),
+        "a stopped session withdraws from the pool's queue");
     var result = kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER)));
     assertTrue(result.hasNoEvents());
     assertEquals(new RunnerPool.Release(sessionId, "local-1"), pool.expectMessageClass(RunnerPool.Release.class));
@@ -404,6 +407,27 @@ class SessionEntityTest {
     kit.restart();
     kit.runCommand(new DeadlineReached());
     assertEquals(Phase.IDLE, kit.getState().phase());
+  }
+
+  @Test
+  void aRecoveredSessionWhoseRunnerThePoolNoLongerLeasesEndsAsRunnerLost() {
+    toActive();
+    kit.restart();
+    RunnerPool.Confirm confirm = pool.expectMessageClass(RunnerPool.Confirm.class);
+    assertEquals("local-1", confirm.runnerId());
+    kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseRefused(sessionId, "runner local-1 is not leased to this session")));
+    assertEquals(Phase.TERMINATED, kit.getState().phase());
+    assertEquals(SessionState.RUNNER_LOST, kit.getState().terminationReason());
+  }
+
+  @Test
+  void aConfirmedRunnerChangesNothing() {
+    toGracePeriod();
+    kit.restart();
+    pool.expectMessageClass(RunnerPool.Confirm.class);
+    assertTrue(kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER))).hasNoEvents());
+    pool.expectNoMessage(Duration.ofMillis(100));
+    assertEquals(Phase.GRACE_PERIOD, kit.getState().phase());
   }
 
   @Test

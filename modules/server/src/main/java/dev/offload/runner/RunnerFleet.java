@@ -1,0 +1,164 @@
+package dev.offload.runner;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.javadsl.AskPattern;
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * What the pool works with on this node: the configured providers, the SSH connections and
+ * commands to runners, and the settings. It also knows the runners the pool provisioned, so a
+ * session can verify its runner by id.
+ */
+public final class RunnerFleet implements AutoCloseable {
+
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
+
+  private final FleetSettings settings;
+  private final Map<String, RunnerProvider> providers;
+  private final SshConnections ssh;
+  private final RunnerCommands commands;
+  private final Executor blocking;
+  private final Map<String, RunnerInfo> known = new ConcurrentHashMap<>();
+  private final AutoCloseable onClose;
+
+  public RunnerFleet(FleetSettings settings, Map<String, RunnerProvider> providers, SshConnections ssh,
+      Executor blocking, AutoCloseable onClose) {
+    this.settings = settings;
+    this.providers = Map.copyOf(providers);
+    this.ssh = ssh;
+    this.commands = new RunnerCommands(ssh, blocking);
+    this.blocking = blocking;
+    this.onClose = onClose;
+    settings.classes().values().forEach(c -> {
+      if (!this.providers.containsKey(c.provider())) {
+        throw new IllegalArgumentException("runner class " + c.name() + " names provider " + c.provider()
+            + ", which is not configured; known: " + this.providers.keySet());
+      }
+    });
+  }
+
+  /**
+   * Providers for every class in {@code offload.runners.classes}: {@code local} servers under
+   * {@code dataDir}, {@code static} hosts and {@code exec} commands from their config sections.
+   */
+  public static RunnerFleet start(ActorSystem<?> system, Config config, Path dataDir) {
+    FleetSettings settings = FleetSettings.fromConfig(config);
+    Executor blocking =
+        system.dispatchers().lookup(DispatcherSelector.fromConfig("offload.blocking-dispatcher"));
+    Map<String, RunnerProvider> providers = new HashMap<>();
+    LocalRunners local = LocalRunners.start(config, dataDir, blocking);
+    providers.put(local.name(), local);
+    providers.put(StaticRunners.PROVIDER, StaticRunners.fromConfig(config));
+    if (!config.getString("offload.runners.exec.create-command").isEmpty()) {
+      providers.put(ExecRunners.PROVIDER, ExecRunners.fromConfig(config, blocking));
+    }
+    SshConnections ssh = SshConnections.create(system, dataDir);
+    return new RunnerFleet(settings, providers, ssh, blocking, () -> {
+      ssh.close();
+      local.close();
+    });
+  }
+
+  public FleetSettings settings() {
+    return settings;
+  }
+
+  public Optional<RunnerProvider> provider(String name) {
+    return Optional.ofNullable(providers.get(name));
+  }
+
+  SshConnections ssh() {
+    return ssh;
+  }
+
+  public RunnerCommands commands() {
+    return commands;
+  }
+
+  Executor blocking() {
+    return blocking;
+  }
+
+  /**
+   * A new runner of the class, verified over SSH with its pinned host key; one its provider created
+   * but that fails verification is destroyed again, so a failure leaves nothing behind.
+   */
+  CompletionStage<RunnerInfo> provision(String runnerClass) {
+    RunnerProvider provider = providers.get(settings.classes().get(runnerClass).provider());
+    return provider.create(runnerClass).thenCompose(runner -> ssh.verify(runner)
+        .thenApply(ok -> runner)
+        .exceptionallyCompose(failure -> provider.destroy(runner)
+            .handle((done, ignored) -> null)
+            .thenCompose(done -> CompletableFuture.failedFuture(failure))));
+  }
+
+  /** The runner as its provider reports it after a restart, verified again. */
+  CompletionStage<RunnerInfo> adopt(RunnerInfo runner) {
+    RunnerProvider provider = providers.get(runner.provider());
+    if (provider == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException(
+          "runner " + runner.id() + " comes from provider " + runner.provider() + ", which is not configured"));
+    }
+    return provider.adopt(runner).thenCompose(adopted -> ssh.verify(adopted).thenApply(ok -> adopted));
+  }
+
+  CompletionStage<Void> destroy(RunnerInfo runner) {
+    RunnerProvider provider = providers.get(runner.provider());
+    if (provider == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException(
+          "runner " + runner.id() + " comes from provider " + runner.provider() + ", which is not configured"));
+    }
+    return provider.destroy(runner);
+  }
+
+  /** For {@code diagnose}: the health command is what "engine answers" means for the pool too. */
+  public RunnerDiagnosis diagnosis() {
+    return new RunnerDiagnosis(ssh, commands, settings.healthCommand(), settings.healthInterval());
+  }
+
+  /**
+   * Sessions verify their runner by id: its pinned key, and that the connection carries traffic.
+   * On a node other than the pool's, the pool is asked for the runner first.
+   */
+  public CompletionStage<Void> verify(String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
+    RunnerInfo runner = known.get(runnerId);
+    if (runner != null) {
+      return ssh.verify(runner);
+    }
+    return AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
+            pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
+        .thenCompose(found -> found.runner() == null
+            ? CompletableFuture.failedFuture(
+                new IllegalStateException("runner " + runnerId + " is not known to this control plane"))
+            : ssh.verify(found.runner()));
+  }
+
+  public Optional<RunnerInfo> runner(String runnerId) {
+    return Optional.ofNullable(known.get(runnerId));
+  }
+
+  void remember(RunnerInfo runner) {
+    known.put(runner.id(), runner);
+  }
+
+  void forget(String runnerId) {
+    known.remove(runnerId);
+    ssh.disconnect(runnerId);
+  }
+
+  @Override
+  public void close() throws Exception {
+    onClose.close();
+  }
+}

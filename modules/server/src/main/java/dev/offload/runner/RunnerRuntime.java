@@ -1,0 +1,148 @@
+package dev.offload.runner;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the pool knows about its runners in this incarnation only: which it has verified since it
+ * started, their last health checks, the creates and destroys in flight. None of it is persisted:
+ * after a restart every runner is adopted and verified again before it is leased.
+ */
+final class RunnerRuntime {
+
+  private final Set<String> ready = new HashSet<>();
+  private final Set<String> busy = new HashSet<>();
+  private final Set<String> checking = new HashSet<>();
+  private final Map<String, Instant> lastHealthAt = new HashMap<>();
+  private final Map<String, Instant> lastOkAt = new HashMap<>();
+  private final Set<String> failing = new HashSet<>();
+  private final Map<String, RunnerInfo> destroying = new HashMap<>();
+  private final Map<String, Integer> provisioning = new HashMap<>();
+
+  /** Verified over SSH in this incarnation and not failing its health checks. */
+  boolean isReady(String runnerId) {
+    return ready.contains(runnerId) && !failing.contains(runnerId);
+  }
+
+  void verified(String runnerId, Instant at) {
+    ready.add(runnerId);
+    lastOkAt.put(runnerId, at);
+    failing.remove(runnerId);
+  }
+
+  /** A wipe or adoption is in flight: no second one, and no lease, until it answers. */
+  boolean startBusy(String runnerId) {
+    return busy.add(runnerId);
+  }
+
+  void endBusy(String runnerId) {
+    busy.remove(runnerId);
+  }
+
+  boolean startCheck(String runnerId) {
+    return checking.add(runnerId);
+  }
+
+  void checked(String runnerId, boolean ok, Instant at) {
+    checking.remove(runnerId);
+    lastHealthAt.put(runnerId, at);
+    if (ok) {
+      lastOkAt.put(runnerId, at);
+      failing.remove(runnerId);
+    } else {
+      failing.add(runnerId);
+    }
+  }
+
+  /** How long the runner has gone without a good check; zero while it answers. */
+  Duration failingFor(String runnerId, Instant now) {
+    if (!failing.contains(runnerId)) {
+      return Duration.ZERO;
+    }
+    return Duration.between(lastOkAt.getOrDefault(runnerId, now), now);
+  }
+
+  boolean isFailing(String runnerId) {
+    return failing.contains(runnerId);
+  }
+
+  void provisioningStarted(String runnerClass) {
+    provisioning.merge(runnerClass, 1, Integer::sum);
+  }
+
+  void provisioningEnded(String runnerClass) {
+    provisioning.merge(runnerClass, -1, Integer::sum);
+  }
+
+  int provisioning(String runnerClass) {
+    return provisioning.getOrDefault(runnerClass, 0);
+  }
+
+  Map<String, Integer> provisioning() {
+    return Map.copyOf(provisioning);
+  }
+
+  void destroying(RunnerInfo runner) {
+    forget(runner.id());
+    destroying.put(runner.id(), runner);
+  }
+
+  void destroyed(String runnerId) {
+    destroying.remove(runnerId);
+  }
+
+  /**
+   * How many creates to start for a class: enough for {@code min-warm} spare runners plus one per
+   * waiting session, counting creates in flight, never beyond {@code max} runners in all.
+   */
+  int toCreate(RunnerPoolState state, FleetSettings.RunnerClass settings, int waiting) {
+    List<RunnerInfo> ofClass = state.runners().values().stream()
+        .filter(r -> r.runnerClass().equals(settings.name())).toList();
+    long spare = ofClass.stream()
+        .filter(r -> !state.isLeased(r.id()) && !state.draining().contains(r.id()) && !isFailing(r.id()))
+        .count();
+    int inFlight = provisioning(settings.name());
+    long wanted = settings.minWarm() + waiting - spare - inFlight;
+    long room = settings.max() - ofClass.size() - inFlight;
+    return (int) Math.max(0, Math.min(wanted, room));
+  }
+
+  /** Every runner the pool tracks, by id: its state as the API shows it. */
+  List<RunnerPool.RunnerStatus> statuses(RunnerPoolState state) {
+    List<RunnerPool.RunnerStatus> statuses = new ArrayList<>();
+    for (RunnerInfo r : state.runners().values()) {
+      RunnerLease lease = state.leases().get(r.id());
+      String status = isFailing(r.id()) ? "unhealthy"
+          : lease != null ? "leased"
+          : state.dirty().contains(r.id()) ? "wiping"
+          : isReady(r.id()) ? "warm"
+          : "provisioning";
+      statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), status,
+          lease == null ? null : lease.sessionId(),
+          lease == null ? state.freeSince().get(r.id()) : lease.since(),
+          r.hostKeyFingerprint(), lastHealthAt.get(r.id()), state.draining().contains(r.id())));
+    }
+    for (RunnerInfo r : destroying.values()) {
+      statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), "destroying", null, null,
+          r.hostKeyFingerprint(), null, false));
+    }
+    statuses.sort(Comparator.comparing(RunnerPool.RunnerStatus::id));
+    return statuses;
+  }
+
+  private void forget(String runnerId) {
+    ready.remove(runnerId);
+    busy.remove(runnerId);
+    checking.remove(runnerId);
+    lastHealthAt.remove(runnerId);
+    lastOkAt.remove(runnerId);
+    failing.remove(runnerId);
+  }
+}
