@@ -10,6 +10,7 @@ import dev.offload.ClientError;
 import dev.offload.org.Organisations;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
+import dev.offload.tunnel.TunnelRoutes;
 import io.prometheus.metrics.core.metrics.Histogram;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -31,9 +32,9 @@ public final class HttpServer {
 
   public static Route routes(
       ActorSystem<?> system, Organisations organisations, Sessions sessions, SessionUpdates updates,
-      DataSource dataSource, Executor blocking, long maxBody, String version) {
+      TunnelRoutes tunnels, DataSource dataSource, Executor blocking, long maxBody, String version) {
     Authentication auth = new Authentication(organisations);
-    SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody);
+    SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody, tunnels);
     OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
     OpsRoutes ops = new OpsRoutes(system, dataSource, blocking, version);
     Route api = concat(

@@ -19,12 +19,14 @@ import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.storage.Database;
+import dev.offload.tunnel.TunnelRoutes;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -88,7 +90,10 @@ public final class OffloadServer implements AutoCloseable {
           java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock);
       SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));
 
-      var routes = HttpServer.routes(system, organisations, sessions, updates, database.dataSource(), blocking,
+      Map<String, RunnerInfo> runnersById = byId(runners);
+      TunnelRoutes tunnels = new TunnelRoutes(system, sessions, ssh,
+          id -> Optional.ofNullable(runnersById.get(id)), blocking);
+      var routes = HttpServer.routes(system, organisations, sessions, updates, tunnels, database.dataSource(), blocking,
           full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes,
               full.getString("offload.http.interface"), full.getInt("offload.http.port"))
@@ -102,8 +107,7 @@ public final class OffloadServer implements AutoCloseable {
 
   /** Sessions verify their runner by id on the node that hosts them. */
   private static SessionEntity.RunnerCheck runnerCheck(LocalRunners runners, SshConnections ssh) {
-    Map<String, RunnerInfo> byId = runners.runners().stream()
-        .collect(Collectors.toMap(RunnerInfo::id, Function.identity()));
+    Map<String, RunnerInfo> byId = byId(runners);
     return runnerId -> {
       RunnerInfo runner = byId.get(runnerId);
       if (runner == null) {
@@ -112,6 +116,10 @@ public final class OffloadServer implements AutoCloseable {
       }
       return ssh.verify(runner);
     };
+  }
+
+  private static Map<String, RunnerInfo> byId(LocalRunners runners) {
+    return runners.runners().stream().collect(Collectors.toMap(RunnerInfo::id, Function.identity()));
   }
 
   public InetSocketAddress address() {
