@@ -44,15 +44,17 @@ public final class OffloadServer implements AutoCloseable {
   private final SshConnections ssh;
   private final ActorSystem<Void> system;
   private final InetSocketAddress address;
+  private final String scheme;
   private final Bootstrap.Result bootstrap;
 
   private OffloadServer(Database database, LocalRunners runners, SshConnections ssh,
-      ActorSystem<Void> system, InetSocketAddress address, Bootstrap.Result bootstrap) {
+      ActorSystem<Void> system, InetSocketAddress address, String scheme, Bootstrap.Result bootstrap) {
     this.database = database;
     this.runners = runners;
     this.ssh = ssh;
     this.system = system;
     this.address = address;
+    this.scheme = scheme;
     this.bootstrap = bootstrap;
   }
 
@@ -95,10 +97,10 @@ public final class OffloadServer implements AutoCloseable {
           id -> Optional.ofNullable(runnersById.get(id)), blocking);
       var routes = HttpServer.routes(system, organisations, sessions, updates, tunnels, database.dataSource(), blocking,
           full.getBytes("offload.http.max-body"), Version.current());
-      InetSocketAddress address = HttpServer.start(system, routes,
-              full.getString("offload.http.interface"), full.getInt("offload.http.port"))
+      InetSocketAddress address = HttpServer.start(system, routes, full.getConfig("offload.http"))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
-      return new OffloadServer(database, runners, ssh, system, address, bootstrap);
+      String scheme = HttpServer.tls(full.getConfig("offload.http")) ? "https" : "http";
+      return new OffloadServer(database, runners, ssh, system, address, scheme, bootstrap);
     } catch (Exception | Error e) {
       closeQuietly(system, ssh, runners, database);
       throw e;
@@ -127,7 +129,7 @@ public final class OffloadServer implements AutoCloseable {
   }
 
   public String url() {
-    return "http://" + address.getHostString() + ":" + address.getPort();
+    return scheme + "://" + address.getHostString() + ":" + address.getPort();
   }
 
   public Bootstrap.Result bootstrap() {

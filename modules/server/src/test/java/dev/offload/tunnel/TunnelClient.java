@@ -44,8 +44,13 @@ final class TunnelClient implements WebSocket.Listener {
   /** Fails with a {@code WebSocketHandshakeException} when the server answers without upgrading. */
   static TunnelClient connect(String baseUrl, String sessionId, String token, boolean keep)
       throws Exception {
+    return connect(HttpClient.newHttpClient(), baseUrl, sessionId, token, keep);
+  }
+
+  static TunnelClient connect(
+      HttpClient http, String baseUrl, String sessionId, String token, boolean keep) throws Exception {
     TunnelClient client = new TunnelClient(keep);
-    WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder()
+    WebSocket.Builder builder = http.newWebSocketBuilder()
         .connectTimeout(Duration.ofSeconds(10));
     if (token != null) builder.header("Authorization", "Bearer " + token);
     client.socket = builder
