@@ -72,6 +72,36 @@ class TunnelTest {
     assertArrayEquals(expected.digest(), client.digest(), "bytes came back in order, unchanged");
     assertEquals(List.of(EOF), client.texts());
     Await.until(Duration.ofSeconds(10), TunnelMetrics::open, open -> open == 0, "the tunnel to be gone");
+    String metrics = api.get("/metrics", null).body();
+    for (String name : List.of("offload_tunnels_open", "offload_tunnel_buffered_bytes",
+        "offload_tunnel_bytes_total{direction=\"in\"}", "offload_tunnel_bytes_total{direction=\"out\"}",
+        "offload_tunnel_open_duration_seconds_count")) {
+      assertTrue(metrics.contains(name), name + " in " + metrics);
+    }
+  }
+
+  @Test
+  void messagesOverOneMebibyteAreRefused() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
+    client.send(new byte[10]);
+    client.sendAsync(new byte[TunnelBridge.MAX_MESSAGE + 1], 0, TunnelBridge.MAX_MESSAGE + 1);
+    assertEquals(1009, client.closeCode.get(30, TimeUnit.SECONDS));
+    JsonNode error = JSON.readTree(client.texts().get(client.texts().size() - 1));
+    assertEquals("payload_too_large", error.path("code").asText());
+  }
+
+  @Test
+  void aClientsErrorMessageEndsItsConnection() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
+    client.sendText("{\"type\":\"error\",\"message\":\"docker client went away\"}");
+    assertEquals(1000, client.closeCode.get(30, TimeUnit.SECONDS));
+    assertEquals(List.of(), client.texts());
+    Await.until(Duration.ofSeconds(10), () -> api.get("/v1/sessions/" + session, token).json(),
+        s -> s.path("openConnections").asInt() == 0, "the session to hear the connection closed");
   }
 
   @Test
