@@ -20,6 +20,7 @@ import akka.util.ByteString;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -71,6 +72,8 @@ final class TunnelBridge {
   private final AtomicBoolean engineEof = new AtomicBoolean();
   private final AtomicLong buffered = new AtomicLong();
   private final AtomicLong unreportedBytes = new AtomicLong();
+  private final long createdNanos = System.nanoTime();
+  private volatile boolean claimed;
   private volatile boolean clientEof;
   private volatile EngineChannel channel;
 
@@ -133,10 +136,23 @@ final class TunnelBridge {
             .map(this::delivered)
             .concat(Source.completionStage(lastMessages).mapConcat(last -> last))
             .watchTermination((mat, done) -> {
+              claimed = true;
               done.whenComplete((ok, failure) -> cleanUp());
               return mat;
             });
     return Flow.fromSinkAndSource(fromClient, toClient);
+  }
+
+  /**
+   * True when akka-http never ran this connection's streams: the client left before the upgrade
+   * response reached it, and nothing else would ever end the connection.
+   */
+  boolean unclaimedFor(Duration time) {
+    return !claimed && System.nanoTime() - createdNanos > time.toNanos();
+  }
+
+  void abandon() {
+    cleanUp();
   }
 
   /** Ends the connection for a reason of the session's, telling the client why. */

@@ -21,6 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class TunnelRegistry {
 
   static final Duration TICK = Duration.ofSeconds(1);
+  /** akka-http runs an upgrade's streams as it sends the response; this is long past that. */
+  static final Duration UNCLAIMED = Duration.ofSeconds(10);
 
   private final ClusterSharding sharding;
   private final Duration askTimeout;
@@ -60,6 +62,7 @@ final class TunnelRegistry {
 
   private void tick() {
     bySession.forEach((sessionId, bridges) -> {
+      bridges.stream().filter(b -> b.unclaimedFor(UNCLAIMED)).forEach(TunnelBridge::abandon);
       EntityRef<SessionEntity.Command> session = entity(sessionId);
       long bytes = bridges.stream().mapToLong(TunnelBridge::takeBytes).sum();
       if (bytes > 0) session.tell(new SessionEntity.BytesMoved(bytes));

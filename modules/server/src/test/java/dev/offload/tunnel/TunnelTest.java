@@ -12,6 +12,8 @@ import dev.offload.api.ApiClient.Response;
 import dev.offload.server.TestServer;
 import dev.offload.testing.Await;
 import java.io.ByteArrayOutputStream;
+import java.net.Socket;
+import java.net.URI;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -204,6 +206,30 @@ class TunnelTest {
     expected.update(TestEngine.ANSWER);
     assertArrayEquals(expected.digest(), client.digest());
     assertEquals(0, TunnelMetrics.buffered());
+  }
+
+  /** A client that gives up while its tunnel is being opened must not leave the session busy. */
+  @Test
+  void aClientThatLeavesDuringTheUpgradeLeavesNoConnectionBehind() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    URI url = URI.create(server.server().url());
+    try (Socket socket = new Socket(url.getHost(), url.getPort())) {
+      socket.getOutputStream().write(String.join("\r\n",
+          "GET /v1/sessions/" + session + "/tunnel HTTP/1.1",
+          "Host: " + url.getHost() + ":" + url.getPort(),
+          "Authorization: Bearer " + token,
+          "Connection: Upgrade",
+          "Upgrade: websocket",
+          "Sec-WebSocket-Version: 13",
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+          "", "").getBytes(StandardCharsets.US_ASCII));
+      socket.setSoLinger(true, 0); // reset, so the server cannot even answer
+    }
+    Await.until(Duration.ofSeconds(10), TunnelMetrics::open, open -> open == 1, "the tunnel to open");
+    Await.until(Duration.ofSeconds(30), () -> api.get("/v1/sessions/" + session, token).json(),
+        s -> s.path("openConnections").asInt() == 0, "the session to forget the connection");
+    assertEquals(0, TunnelMetrics.open());
   }
 
   private static int handshakeStatus(String session, String token) throws Exception {
