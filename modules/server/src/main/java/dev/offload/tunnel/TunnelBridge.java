@@ -6,7 +6,6 @@ import akka.stream.KillSwitches;
 import akka.stream.Materializer;
 import akka.stream.OverflowStrategy;
 import akka.stream.QueueOfferResult;
-import akka.stream.StreamLimitReachedException;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Keep;
@@ -21,7 +20,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -39,24 +37,12 @@ import java.util.function.Consumer;
  */
 final class TunnelBridge {
 
-  /** Largest WebSocket message accepted from a client (runners-and-tunnels.md). */
-  static final int MAX_MESSAGE = 1024 * 1024;
   /** Engine chunks queued for a client that is not reading; the SSH reader blocks beyond this. */
   static final int QUEUED_CHUNKS = 8;
   /** Engine chunks that may sit in the stream between the queue and the socket (its buffers). */
   private static final int STREAM_CHUNKS = 16;
   /** The most engine bytes one connection holds on this node, whatever its client does. */
   static final long MAX_BUFFERED = (long) (QUEUED_CHUNKS + STREAM_CHUNKS + 1) * EngineChannel.PACKET;
-  /** Client bytes gathered into one write; at least 32 KiB before a flush keeps JSch fast. */
-  private static final int WRITE_BATCH = 256 * 1024;
-
-  private sealed interface Inbound {}
-
-  private record Data(ByteString bytes) implements Inbound {}
-
-  private record Control(ControlMessage.Inbound message) implements Inbound {}
-
-  private record TooLarge() implements Inbound {}
 
   private final String sessionId;
   private final String connectionId;
@@ -126,9 +112,7 @@ final class TunnelBridge {
 
   Flow<Message, Message, NotUsed> flow() {
     Sink<Message, NotUsed> fromClient =
-        Flow.<Message>create()
-            .flatMapConcat(TunnelBridge::inbound)
-            .batchWeighted(WRITE_BATCH, TunnelBridge::weight, TunnelBridge::batch, TunnelBridge::add)
+        ClientMessages.batches()
             .mapAsync(1, items -> CompletableFuture.runAsync(() -> toEngine(items), blocking))
             .to(Sink.onComplete(done -> end(TunnelSocket.NORMAL, List.of(), true)));
     Source<Message, NotUsed> toClient =
@@ -162,41 +146,13 @@ final class TunnelBridge {
 
   // ---- client to engine ----
 
-  private static Source<Inbound, ?> inbound(Message message) {
-    Source<Inbound, ?> items =
-        message.isText()
-            ? message.asTextMessage().getStreamedText()
-                .limitWeighted(MAX_MESSAGE, text -> (long) text.length())
-                .fold("", String::concat)
-                .map(text -> (Inbound) new Control(ControlMessage.parse(text)))
-            : message.asBinaryMessage().getStreamedData()
-                .limitWeighted(MAX_MESSAGE, bytes -> (long) bytes.size())
-                .map(bytes -> (Inbound) new Data(bytes));
-    return items.recover(StreamLimitReachedException.class, TooLarge::new);
-  }
-
-  private static long weight(Inbound item) {
-    return item instanceof Data data ? data.bytes().size() : 1;
-  }
-
-  private static List<Inbound> batch(Inbound first) {
-    List<Inbound> items = new ArrayList<>();
-    items.add(first);
-    return items;
-  }
-
-  private static List<Inbound> add(List<Inbound> items, Inbound next) {
-    items.add(next);
-    return items;
-  }
-
   /** Blocks while the runner's window is full, which is what slows a fast client down. */
-  private void toEngine(List<Inbound> items) {
+  private void toEngine(List<ClientMessages.Item> items) {
     boolean unflushed = false;
     try {
-      for (Inbound item : items) {
+      for (ClientMessages.Item item : items) {
         if (ending.get()) return;
-        if (item instanceof Data data) {
+        if (item instanceof ClientMessages.Data data) {
           if (clientEof) {
             failProtocol("bytes after eof; open a new connection instead");
             return;
@@ -205,12 +161,12 @@ final class TunnelBridge {
           unflushed = true;
           TunnelMetrics.BYTES.labelValues("in").inc(data.bytes().size());
           unreportedBytes.addAndGet(data.bytes().size());
-        } else if (item instanceof TooLarge) {
+        } else if (item instanceof ClientMessages.TooLarge) {
           end(TunnelSocket.TOO_BIG, List.of(error("payload_too_large",
-              "WebSocket messages are limited to " + MAX_MESSAGE + " bytes")), true);
+              "WebSocket messages are limited to " + ClientMessages.MAX_MESSAGE + " bytes")), true);
           return;
         } else {
-          ControlMessage.Inbound control = ((Control) item).message();
+          ControlMessage.Inbound control = ((ClientMessages.Control) item).message();
           if (control instanceof ControlMessage.Eof) {
             channel.shutdownOutput(); // flushes what is still buffered first
             unflushed = false;

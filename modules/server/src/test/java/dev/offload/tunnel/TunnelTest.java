@@ -88,7 +88,7 @@ class TunnelTest {
     String session = Tunnels.activeSession(api, token, 300);
     TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
     client.send(new byte[10]);
-    client.sendAsync(new byte[TunnelBridge.MAX_MESSAGE + 1], 0, TunnelBridge.MAX_MESSAGE + 1);
+    client.sendAsync(new byte[ClientMessages.MAX_MESSAGE + 1], 0, ClientMessages.MAX_MESSAGE + 1);
     assertEquals(1009, client.closeCode.get(30, TimeUnit.SECONDS));
     JsonNode error = JSON.readTree(client.texts().get(client.texts().size() - 1));
     assertEquals("payload_too_large", error.path("code").asText());
