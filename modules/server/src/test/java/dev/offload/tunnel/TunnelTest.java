@@ -95,6 +95,18 @@ class TunnelTest {
   }
 
   @Test
+  void bytesAfterTheClientsEofAreAProtocolError() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
+    client.eof();
+    client.send("late".getBytes(StandardCharsets.US_ASCII));
+    assertEquals(1008, client.closeCode.get(30, TimeUnit.SECONDS));
+    JsonNode error = JSON.readTree(client.texts().get(client.texts().size() - 1));
+    assertEquals("invalid_argument", error.path("code").asText());
+  }
+
+  @Test
   void aClientsErrorMessageEndsItsConnection() throws Exception {
     String token = Tunnels.member(api);
     String session = Tunnels.activeSession(api, token, 300);
