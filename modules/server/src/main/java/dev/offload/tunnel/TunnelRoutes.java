@@ -37,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * session runner's engine. Everything a client can get wrong before the upgrade (token, session,
  * no upgrade) is a JSON error; what the session says after it (not ready, terminated) is a
  * control message and a close code, because the CLI only learns those once it is connected.
+ *
+ * <p>The CLI relies on the close codes: 1000 both sides sent eof (or one side gave up), 1001 the
+ * session went idle (connect again to resume it), 1008 the session is terminated or a control
+ * message was invalid, 1009 a message over 1 MiB, 1011 the engine could not be reached or failed,
+ * 1013 the session is still provisioning (retry). Every close other than 1000 is preceded by
+ * {@code {"type":"error","code":…,"message":…}}.
  */
 public final class TunnelRoutes {
   private static final Logger log = LoggerFactory.getLogger(TunnelRoutes.class);
