@@ -1,9 +1,7 @@
 package dev.offload.tunnel;
 
 import akka.NotUsed;
-import akka.japi.Pair;
 import akka.stream.KillSwitches;
-import akka.stream.Materializer;
 import akka.stream.OverflowStrategy;
 import akka.stream.QueueOfferResult;
 import akka.stream.UniqueKillSwitch;
@@ -39,19 +37,21 @@ final class TunnelBridge {
 
   /** Engine chunks queued for a client that is not reading; the SSH reader blocks beyond this. */
   static final int QUEUED_CHUNKS = 8;
-  /** Engine chunks that may sit in the stream between the queue and the socket (its buffers). */
-  private static final int STREAM_CHUNKS = 16;
-  /** The most engine bytes one connection holds on this node, whatever its client does. */
-  static final long MAX_BUFFERED = (long) (QUEUED_CHUNKS + STREAM_CHUNKS + 1) * EngineChannel.PACKET;
+  /**
+   * The most engine bytes one connection holds on this node, whatever its client does: the queue
+   * and one chunk each on its way into and out of it. The queue lives in the socket's own stream,
+   * so no stream boundary adds a read-ahead buffer of its own.
+   */
+  static final long MAX_BUFFERED = (long) (QUEUED_CHUNKS + 2) * EngineChannel.PACKET;
 
   private final String sessionId;
   private final String connectionId;
   private final Executor blocking;
   private final Consumer<TunnelBridge> onEnded;
   private final TunnelSocket.Closing closing = new TunnelSocket.Closing();
-  private final SourceQueueWithComplete<Message> engineQueue;
-  private final UniqueKillSwitch engineSwitch;
-  private final Source<Message, NotUsed> engineMessages;
+  /** Exist once akka-http runs the socket's streams; the engine waits for them until then. */
+  private final CompletableFuture<SourceQueueWithComplete<Message>> engineQueue = new CompletableFuture<>();
+  private final CompletableFuture<UniqueKillSwitch> engineSwitch = new CompletableFuture<>();
   private final CompletableFuture<List<Message>> lastMessages = new CompletableFuture<>();
   private final AtomicBoolean ending = new AtomicBoolean();
   private final AtomicBoolean cleanedUp = new AtomicBoolean();
@@ -63,21 +63,11 @@ final class TunnelBridge {
   private volatile boolean clientEof;
   private volatile EngineChannel channel;
 
-  TunnelBridge(
-      String sessionId, String connectionId, Materializer materializer, Executor blocking,
-      Consumer<TunnelBridge> onEnded) {
+  TunnelBridge(String sessionId, String connectionId, Executor blocking, Consumer<TunnelBridge> onEnded) {
     this.sessionId = sessionId;
     this.connectionId = connectionId;
     this.blocking = blocking;
     this.onEnded = onEnded;
-    // Materialized before the channel opens: the engine may speak first.
-    Pair<Pair<SourceQueueWithComplete<Message>, UniqueKillSwitch>, Source<Message, NotUsed>> engine =
-        Source.<Message>queue(QUEUED_CHUNKS, OverflowStrategy.backpressure(), 2)
-            .viaMat(KillSwitches.single(), Keep.both())
-            .preMaterialize(materializer);
-    this.engineQueue = engine.first().first();
-    this.engineSwitch = engine.first().second();
-    this.engineMessages = engine.second();
   }
 
   String sessionId() {
@@ -116,7 +106,13 @@ final class TunnelBridge {
             .mapAsync(1, items -> CompletableFuture.runAsync(() -> toEngine(items), blocking))
             .to(Sink.onComplete(done -> end(TunnelSocket.NORMAL, List.of(), true)));
     Source<Message, NotUsed> toClient =
-        engineMessages
+        Source.<Message>queue(QUEUED_CHUNKS, OverflowStrategy.backpressure(), 2)
+            .mapMaterializedValue(queue -> engineQueue.complete(queue))
+            .viaMat(KillSwitches.single(), Keep.right())
+            .mapMaterializedValue(killSwitch -> {
+              engineSwitch.complete(killSwitch);
+              return NotUsed.getInstance();
+            })
             .map(this::delivered)
             .concat(Source.completionStage(lastMessages).mapConcat(last -> last))
             .watchTermination((mat, done) -> {
@@ -225,13 +221,13 @@ final class TunnelBridge {
     @Override
     public void close() throws IOException {
       if (!engineEof.compareAndSet(false, true)) return;
-      if (offer(TextMessage.create(ControlMessage.eof()))) engineQueue.complete();
+      if (offer(TextMessage.create(ControlMessage.eof()))) engineQueue.join().complete();
       if (clientEof) end(TunnelSocket.NORMAL, List.of(), false);
     }
 
     private boolean offer(Message message) throws IOException {
       try {
-        return engineQueue.offer(message).toCompletableFuture().get() == QueueOfferResult.enqueued();
+        return engineQueue.get().offer(message).toCompletableFuture().get() == QueueOfferResult.enqueued();
       } catch (ExecutionException e) {
         return false;
       } catch (InterruptedException e) {
@@ -251,13 +247,14 @@ final class TunnelBridge {
     if (!ending.compareAndSet(false, true)) return;
     closing.with(code, "");
     lastMessages.complete(last);
-    if (abrupt) engineSwitch.shutdown();
+    if (abrupt) engineSwitch.thenAccept(UniqueKillSwitch::shutdown);
   }
 
   /** Once the client has had everything it will get. */
   private void cleanUp() {
     if (!cleanedUp.compareAndSet(false, true)) return;
     end(TunnelSocket.NORMAL, List.of(), true);
+    engineQueue.completeExceptionally(new IllegalStateException("the tunnel never started"));
     EngineChannel open = channel;
     if (open != null) blocking.execute(open::disconnect);
     onEnded.accept(this);

@@ -11,7 +11,6 @@ import akka.http.javadsl.model.ws.Message;
 import akka.http.javadsl.model.ws.TextMessage;
 import akka.http.javadsl.model.ws.WebSocketUpgrade;
 import akka.http.javadsl.server.Route;
-import akka.stream.Materializer;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
@@ -55,7 +54,6 @@ public final class TunnelRoutes {
   private final Duration askTimeout;
   private final int connectTimeoutMillis;
   private final ClusterSharding sharding;
-  private final Materializer materializer;
   private final TunnelRegistry registry;
 
   /** {@code runners} finds a runner by id among those this node can reach. */
@@ -71,7 +69,6 @@ public final class TunnelRoutes {
     this.connectTimeoutMillis = Math.toIntExact(
         system.settings().config().getDuration("offload.runners.ssh.connect-timeout").toMillis());
     this.sharding = ClusterSharding.get(system);
-    this.materializer = Materializer.matFromSystem(system);
     this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"));
   }
 
@@ -133,7 +130,7 @@ public final class TunnelRoutes {
       return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,
           "runner " + runnerId + " cannot be reached from this control-plane node");
     }
-    TunnelBridge bridge = new TunnelBridge(sessionId, connectionId, materializer, blocking, registry::remove);
+    TunnelBridge bridge = new TunnelBridge(sessionId, connectionId, blocking, registry::remove);
     try {
       bridge.attach(EngineChannel.open(ssh.session(runner.get()),
           EngineTarget.parse(runner.get().engineTarget()), bridge.engineSink(), connectTimeoutMillis));

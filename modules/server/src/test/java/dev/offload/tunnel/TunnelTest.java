@@ -223,6 +223,7 @@ class TunnelTest {
   /** A client that gives up while its tunnel is being opened must not leave the session busy. */
   @Test
   void aClientThatLeavesDuringTheUpgradeLeavesNoConnectionBehind() throws Exception {
+    Await.until(Duration.ofSeconds(10), TunnelMetrics::open, open -> open == 0, "earlier tunnels to end");
     String token = Tunnels.member(api);
     String session = Tunnels.activeSession(api, token, 300);
     URI url = URI.create(server.server().url());
@@ -241,7 +242,7 @@ class TunnelTest {
     Await.until(Duration.ofSeconds(10), TunnelMetrics::open, open -> open == 1, "the tunnel to open");
     Await.until(Duration.ofSeconds(30), () -> api.get("/v1/sessions/" + session, token).json(),
         s -> s.path("openConnections").asInt() == 0, "the session to forget the connection");
-    assertEquals(0, TunnelMetrics.open());
+    assertEquals(0, TunnelMetrics.open(), "the node forgot it too");
   }
 
   private static int handshakeStatus(String session, String token) throws Exception {
