@@ -200,7 +200,12 @@ final class TunnelBridge {
     return message;
   }
 
-  /** Called by JSch's reader thread; blocking it is how a slow client slows the engine. */
+  /**
+   * Called by JSch's reader thread; blocking it is how a slow client slows the engine. JSch reads
+   * every channel of an SSH connection on that one thread and grants window without asking the
+   * reader, so until tunnels get connections of their own, a client that stops reading also holds
+   * up the other tunnels to the same runner until it reads again.
+   */
   private final class EngineSink extends OutputStream {
     @Override
     public void write(int b) throws IOException {
