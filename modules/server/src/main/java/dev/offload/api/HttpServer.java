@@ -3,19 +3,30 @@ package dev.offload.api;
 import static akka.http.javadsl.server.Directives.*;
 
 import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.ConnectionContext;
 import akka.http.javadsl.Http;
-import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.ServerBuilder;
 import akka.http.javadsl.server.Route;
 import dev.offload.ClientError;
 import dev.offload.billing.Audit;
 import dev.offload.org.Organisations;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
+import dev.offload.tunnel.TunnelRoutes;
+import com.typesafe.config.Config;
 import io.prometheus.metrics.core.metrics.Histogram;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import javax.sql.DataSource;
 
 /** Binds the API and unbinds it on coordinated shutdown. */
@@ -32,9 +43,9 @@ public final class HttpServer {
 
   public static Route routes(
       ActorSystem<?> system, Organisations organisations, Sessions sessions, SessionUpdates updates,
-      Audit audit, DataSource dataSource, Executor blocking, long maxBody, String version) {
+      Audit audit, TunnelRoutes tunnels, DataSource dataSource, Executor blocking, long maxBody, String version) {
     Authentication auth = new Authentication(organisations);
-    SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody);
+    SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody, tunnels);
     OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
     AuditRoutes auditRoutes = new AuditRoutes(audit, blocking, java.time.Clock.systemUTC());
     ActivityRoutes activityRoutes = new ActivityRoutes(sessions, java.time.Clock.systemUTC());
@@ -65,12 +76,36 @@ public final class HttpServer {
     });
   }
 
-  public static CompletionStage<InetSocketAddress> start(
-      ActorSystem<?> system, Route routes, String host, int port) {
-    return Http.get(system).newServerAt(host, port).bind(routes)
+  /** Serves HTTPS when {@code offload.http.tls.keystore} is set (docs/tls.md), plain HTTP otherwise. */
+  public static CompletionStage<InetSocketAddress> start(ActorSystem<?> system, Route routes, Config http) {
+    ServerBuilder server = Http.get(system).newServerAt(http.getString("interface"), http.getInt("port"));
+    if (tls(http)) {
+      server = server.enableHttps(ConnectionContext.httpsServer(sslContext(
+          Path.of(http.getString("tls.keystore")), http.getString("tls.password").toCharArray())));
+    }
+    return server.bind(routes)
         .thenApply(binding -> {
           binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
           return binding.localAddress();
         });
+  }
+
+  public static boolean tls(Config http) {
+    return !http.getString("tls.keystore").isEmpty();
+  }
+
+  private static SSLContext sslContext(Path keystore, char[] password) {
+    try (InputStream in = Files.newInputStream(keystore)) {
+      KeyStore keys = KeyStore.getInstance("PKCS12");
+      keys.load(in, password);
+      KeyManagerFactory managers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      managers.init(keys, password);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(managers.getKeyManagers(), null, null);
+      return context;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot use the TLS keystore " + keystore
+          + " (offload.http.tls.keystore, a PKCS12 file, with offload.http.tls.password): " + e.getMessage(), e);
+    }
   }
 }

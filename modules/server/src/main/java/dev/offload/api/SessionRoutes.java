@@ -11,6 +11,7 @@ import dev.offload.ClientError;
 import dev.offload.org.Principal;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
+import dev.offload.tunnel.TunnelRoutes;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,11 +22,13 @@ final class SessionRoutes {
   private final Sessions sessions;
   private final SessionUpdates updates;
   private final long maxBody;
+  private final TunnelRoutes tunnels;
 
-  SessionRoutes(Sessions sessions, SessionUpdates updates, long maxBody) {
+  SessionRoutes(Sessions sessions, SessionUpdates updates, long maxBody, TunnelRoutes tunnels) {
     this.sessions = sessions;
     this.updates = updates;
     this.maxBody = maxBody;
+    this.tunnels = tunnels;
   }
 
   Route routes(Principal caller) {
@@ -65,6 +68,7 @@ final class SessionRoutes {
             delete(() -> onSuccess(sessions.stop(caller, id), v -> Json.ok(SessionJson.of(v)))))),
         path("resume", () -> post(() ->
             onSuccess(sessions.resume(caller, id), v -> Json.ok(SessionJson.of(v))))),
+        path("tunnel", () -> tunnels.route(caller, id)),
         path("events", () -> get(() ->
             onSuccess(sessions.get(caller, id), now -> completeOK(
                 updates.follow(now).map(SessionRoutes::event)

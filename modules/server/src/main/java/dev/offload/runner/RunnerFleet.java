@@ -78,10 +78,6 @@ public final class RunnerFleet implements AutoCloseable {
     return Optional.ofNullable(providers.get(name));
   }
 
-  SshConnections ssh() {
-    return ssh;
-  }
-
   public RunnerCommands commands() {
     return commands;
   }
@@ -142,6 +138,11 @@ public final class RunnerFleet implements AutoCloseable {
             ? CompletableFuture.failedFuture(
                 new IllegalStateException("runner " + runnerId + " is not known to this control plane"))
             : ssh.verify(found.runner()));
+  }
+
+  /** The SSH connections to this node's runners, for channels to their engines (tunnels). */
+  public SshConnections ssh() {
+    return ssh;
   }
 
   public Optional<RunnerInfo> runner(String runnerId) {

@@ -23,6 +23,7 @@ import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.storage.Database;
+import dev.offload.tunnel.TunnelRoutes;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,14 +42,16 @@ public final class OffloadServer implements AutoCloseable {
   private final RunnerFleet fleet;
   private final ActorSystem<Void> system;
   private final InetSocketAddress address;
+  private final String scheme;
   private final Bootstrap.Result bootstrap;
 
   private OffloadServer(Database database, RunnerFleet fleet,
-      ActorSystem<Void> system, InetSocketAddress address, Bootstrap.Result bootstrap) {
+      ActorSystem<Void> system, InetSocketAddress address, String scheme, Bootstrap.Result bootstrap) {
     this.database = database;
     this.fleet = fleet;
     this.system = system;
     this.address = address;
+    this.scheme = scheme;
     this.bootstrap = bootstrap;
   }
 
@@ -92,12 +95,13 @@ public final class OffloadServer implements AutoCloseable {
 
       Audit audit = new Audit(database.dataSource(),
           akka.serialization.SerializationExtension.get(system.classicSystem()), rates);
-      var routes = HttpServer.routes(system, organisations, sessions, updates, audit, database.dataSource(), blocking,
+      TunnelRoutes tunnels = new TunnelRoutes(system, sessions, fleet.ssh(), fleet::runner, blocking);
+      var routes = HttpServer.routes(system, organisations, sessions, updates, audit, tunnels, database.dataSource(), blocking,
           full.getBytes("offload.http.max-body"), Version.current());
-      InetSocketAddress address = HttpServer.start(system, routes,
-              full.getString("offload.http.interface"), full.getInt("offload.http.port"))
+      InetSocketAddress address = HttpServer.start(system, routes, full.getConfig("offload.http"))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
-      return new OffloadServer(database, fleet, system, address, bootstrap);
+      String scheme = HttpServer.tls(full.getConfig("offload.http")) ? "https" : "http";
+      return new OffloadServer(database, fleet, system, address, scheme, bootstrap);
     } catch (Exception | Error e) {
       closeQuietly(system, fleet, database);
       throw e;
@@ -115,7 +119,7 @@ public final class OffloadServer implements AutoCloseable {
   }
 
   public String url() {
-    return "http://" + address.getHostString() + ":" + address.getPort();
+    return scheme + "://" + address.getHostString() + ":" + address.getPort();
   }
 
   public Bootstrap.Result bootstrap() {

@@ -1,0 +1,68 @@
+package dev.offload.tunnel;
+
+import akka.NotUsed;
+import akka.http.javadsl.model.ws.Message;
+import akka.stream.StreamLimitReachedException;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a client's WebSocket messages mean for the engine, in order: bytes, control messages, or
+ * a message too large to take. Streamed messages are read as they arrive, never whole, so a
+ * large one costs no more memory than a small one.
+ */
+final class ClientMessages {
+
+  /** Largest WebSocket message accepted from a client (runners-and-tunnels.md). */
+  static final int MAX_MESSAGE = 1024 * 1024;
+  /** Client bytes gathered into one write; at least 32 KiB before a flush keeps JSch fast. */
+  private static final int WRITE_BATCH = 256 * 1024;
+
+  sealed interface Item {}
+
+  record Data(ByteString bytes) implements Item {}
+
+  record Control(ControlMessage.Inbound message) implements Item {}
+
+  record TooLarge() implements Item {}
+
+  private ClientMessages() {}
+
+  /** Items batched only while the engine is busy, so a lone keystroke is not held back. */
+  static Flow<Message, List<Item>, NotUsed> batches() {
+    return Flow.<Message>create()
+        .flatMapConcat(ClientMessages::items)
+        .batchWeighted(WRITE_BATCH, ClientMessages::weight, ClientMessages::batch, ClientMessages::add);
+  }
+
+  private static Source<Item, ?> items(Message message) {
+    Source<Item, ?> items =
+        message.isText()
+            ? message.asTextMessage().getStreamedText()
+                .limitWeighted(MAX_MESSAGE, text -> (long) text.length())
+                .fold("", String::concat)
+                .map(text -> (Item) new Control(ControlMessage.parse(text)))
+            : message.asBinaryMessage().getStreamedData()
+                .limitWeighted(MAX_MESSAGE, bytes -> (long) bytes.size())
+                .map(bytes -> (Item) new Data(bytes));
+    return items.recover(StreamLimitReachedException.class, TooLarge::new);
+  }
+
+  private static long weight(Item item) {
+    return item instanceof Data data ? data.bytes().size() : 1;
+  }
+
+  private static List<Item> batch(Item first) {
+    List<Item> items = new ArrayList<>();
+    items.add(first);
+    return items;
+  }
+
+  private static List<Item> add(List<Item> items, Item next) {
+    items.add(next);
+    return items;
+  }
+}

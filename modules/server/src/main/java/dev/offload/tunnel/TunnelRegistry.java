@@ -1,0 +1,93 @@
+package dev.offload.tunnel;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.EntityRef;
+import dev.offload.session.SessionEntity;
+import dev.offload.session.SessionState.Phase;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The tunnels this node bridges, by session, and what they owe their sessions. Once a second it
+ * reports the bytes each connection moved (lifecycle.md: at most one message a second) and asks
+ * each session that has tunnels here for its phase, closing them when it is Idle or Terminated.
+ * Polling rather than subscribing: the entity may live on another node and knows nothing of this
+ * node's connections, and a one-second delay is within what "the tunnels are closed" promises
+ * while costing one message per session with open tunnels, not per event.
+ */
+final class TunnelRegistry {
+
+  static final Duration TICK = Duration.ofSeconds(1);
+  /** akka-http runs an upgrade's streams as it sends the response; this is long past that. */
+  static final Duration UNCLAIMED = Duration.ofSeconds(10);
+
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+  private final Map<String, Set<TunnelBridge>> bySession = new ConcurrentHashMap<>();
+
+  TunnelRegistry(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+    system.scheduler().scheduleWithFixedDelay(TICK, TICK, this::tick, system.executionContext());
+    TunnelMetrics.count(this);
+    system.getWhenTerminated().thenRun(() -> TunnelMetrics.forget(this));
+  }
+
+  void add(TunnelBridge bridge) {
+    bySession.computeIfAbsent(bridge.sessionId(), id -> ConcurrentHashMap.newKeySet()).add(bridge);
+  }
+
+  /** The connection ended: its last bytes and its end go to the session, in that order. */
+  void remove(TunnelBridge bridge) {
+    bySession.computeIfPresent(bridge.sessionId(), (id, bridges) -> {
+      bridges.remove(bridge);
+      return bridges.isEmpty() ? null : bridges;
+    });
+    EntityRef<SessionEntity.Command> session = entity(bridge.sessionId());
+    long bytes = bridge.takeBytes();
+    if (bytes > 0) session.tell(new SessionEntity.BytesMoved(bytes));
+    session.tell(new SessionEntity.ConnectionClosed(bridge.connectionId()));
+  }
+
+  long open() {
+    return bySession.values().stream().mapToLong(Set::size).sum();
+  }
+
+  long buffered() {
+    return bySession.values().stream().flatMap(Set::stream).mapToLong(TunnelBridge::buffered).sum();
+  }
+
+  private void tick() {
+    bySession.forEach((sessionId, bridges) -> {
+      bridges.stream().filter(b -> b.unclaimedFor(UNCLAIMED)).forEach(TunnelBridge::abandon);
+      EntityRef<SessionEntity.Command> session = entity(sessionId);
+      long bytes = bridges.stream().mapToLong(TunnelBridge::takeBytes).sum();
+      if (bytes > 0) session.tell(new SessionEntity.BytesMoved(bytes));
+      session.<SessionEntity.Reply>ask(SessionEntity.Get::new, askTimeout)
+          .thenAccept(reply -> closeIfGone(reply, Set.copyOf(bridges)));
+    });
+  }
+
+  private static void closeIfGone(SessionEntity.Reply reply, Set<TunnelBridge> bridges) {
+    if (reply instanceof SessionEntity.Accepted accepted) {
+      Phase phase = accepted.session().state().phase();
+      if (phase == Phase.IDLE) {
+        bridges.forEach(b -> b.close(TunnelSocket.GOING_AWAY, "session_idle",
+            "the session went idle; connect again to resume it"));
+      } else if (phase == Phase.TERMINATED) {
+        bridges.forEach(b -> b.close(TunnelSocket.POLICY_VIOLATION, "session_terminated",
+            "the session is terminated; start a new one with offload start"));
+      }
+    } else {
+      bridges.forEach(b -> b.close(TunnelSocket.POLICY_VIOLATION, "session_terminated",
+          "the session is gone; start a new one with offload start"));
+    }
+  }
+
+  private EntityRef<SessionEntity.Command> entity(String sessionId) {
+    return sharding.entityRefFor(SessionEntity.ENTITY_KEY, sessionId);
+  }
+}
