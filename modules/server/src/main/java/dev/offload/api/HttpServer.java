@@ -41,22 +41,23 @@ public final class HttpServer {
 
   private HttpServer() {}
 
-  public static Route routes(
-      ActorSystem<?> system, Organisations organisations, Sessions sessions, SessionUpdates updates,
-      Audit audit, TunnelRoutes tunnels, DataSource dataSource, Executor blocking, long maxBody, String version) {
-    Authentication auth = new Authentication(organisations);
-    SessionRoutes sessionRoutes = new SessionRoutes(sessions, updates, maxBody, tunnels);
-    OrgRoutes orgRoutes = new OrgRoutes(organisations, sessions, maxBody);
-    AuditRoutes auditRoutes = new AuditRoutes(audit, blocking, java.time.Clock.systemUTC());
-    ActivityRoutes activityRoutes = new ActivityRoutes(sessions, java.time.Clock.systemUTC());
-    GrantRoutes grantRoutes = new GrantRoutes(system, organisations, maxBody,
-        system.settings().config().getDuration("offload.ask-timeout"));
-    OpsRoutes ops = new OpsRoutes(system, dataSource, blocking, version);
+  public static Route routes(ActorSystem<?> system, ApiServices services, long maxBody, String version) {
+    java.time.Duration askTimeout = system.settings().config().getDuration("offload.ask-timeout");
+    java.time.Clock clock = java.time.Clock.systemUTC();
+    Authentication auth = new Authentication(services.organisations());
+    SessionRoutes sessionRoutes = new SessionRoutes(
+        services.sessions(), services.updates(), services.diagnosis(), maxBody, services.tunnels());
+    OrgRoutes orgRoutes = new OrgRoutes(services.organisations(), services.sessions(), maxBody);
+    AuditRoutes auditRoutes = new AuditRoutes(services.audit(), services.blocking(), clock);
+    ActivityRoutes activityRoutes = new ActivityRoutes(services.sessions(), clock);
+    GrantRoutes grantRoutes = new GrantRoutes(system, services.organisations(), maxBody, askTimeout);
+    RunnerRoutes runnerRoutes = new RunnerRoutes(system, services.runnerPool(), askTimeout);
+    OpsRoutes ops = new OpsRoutes(system, services.dataSource(), services.blocking(), version);
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
-            concat(sessionRoutes.routes(caller), auditRoutes.routes(caller), activityRoutes.routes(caller),
-                grantRoutes.routes(caller), orgRoutes.routes(caller)))));
+            concat(sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
+                activityRoutes.routes(caller), grantRoutes.routes(caller), orgRoutes.routes(caller)))));
     return timed(withRequestTimeoutResponse(
         request -> ErrorResponses.of(new ClientError(ClientError.Code.UNAVAILABLE,
             "the request took too long; retry in a few seconds")),

@@ -9,6 +9,7 @@ import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import dev.offload.ClientError;
 import dev.offload.org.Principal;
+import dev.offload.session.SessionDiagnosis;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.tunnel.TunnelRoutes;
@@ -23,10 +24,12 @@ final class SessionRoutes {
   private final SessionUpdates updates;
   private final long maxBody;
   private final TunnelRoutes tunnels;
+  private final SessionDiagnosis diagnosis;
 
-  SessionRoutes(Sessions sessions, SessionUpdates updates, long maxBody, TunnelRoutes tunnels) {
+  SessionRoutes(Sessions sessions, SessionUpdates updates, SessionDiagnosis diagnosis, long maxBody, TunnelRoutes tunnels) {
     this.sessions = sessions;
     this.updates = updates;
+    this.diagnosis = diagnosis;
     this.maxBody = maxBody;
     this.tunnels = tunnels;
   }
@@ -69,6 +72,8 @@ final class SessionRoutes {
         path("resume", () -> post(() ->
             onSuccess(sessions.resume(caller, id), v -> Json.ok(SessionJson.of(v))))),
         path("tunnel", () -> tunnels.route(caller, id)),
+        path("diagnose", () -> get(() ->
+            onSuccess(diagnosis.diagnose(caller, id), checks -> Json.ok(Map.of("checks", checks))))),
         path("events", () -> get(() ->
             onSuccess(sessions.get(caller, id), now -> completeOK(
                 updates.follow(now).map(SessionRoutes::event)

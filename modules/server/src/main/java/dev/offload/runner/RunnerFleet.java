@@ -8,6 +8,7 @@ import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -143,6 +144,21 @@ public final class RunnerFleet implements AutoCloseable {
   /** The SSH connections to this node's runners, for channels to their engines (tunnels). */
   public SshConnections ssh() {
     return ssh;
+  }
+
+  /** The checks of {@code diagnose} for a runner known by id, on whichever node asks. */
+  public CompletionStage<List<RunnerDiagnosis.Check>> diagnose(
+      String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
+    RunnerInfo runner = known.get(runnerId);
+    CompletionStage<RunnerInfo> found = runner != null
+        ? CompletableFuture.completedFuture(runner)
+        : AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
+                pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
+            .thenApply(RunnerPool.RunnerFound::runner);
+    return found.thenCompose(r -> r == null
+        ? CompletableFuture.completedFuture(List.of(new RunnerDiagnosis.Check(RunnerDiagnosis.REACHABLE, false,
+            "runner " + runnerId + " is not known to the runner pool any more")))
+        : diagnosis().diagnose(r));
   }
 
   public Optional<RunnerInfo> runner(String runnerId) {

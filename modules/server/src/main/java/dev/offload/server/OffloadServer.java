@@ -7,6 +7,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
+import dev.offload.api.ApiServices;
 import dev.offload.api.HttpServer;
 import dev.offload.billing.Audit;
 import dev.offload.billing.BillingEntity;
@@ -18,6 +19,7 @@ import dev.offload.org.Bootstrap;
 import dev.offload.org.Organisations;
 import dev.offload.runner.RunnerFleet;
 import dev.offload.runner.RunnerPool;
+import dev.offload.session.SessionDiagnosis;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionUpdates;
@@ -96,8 +98,13 @@ public final class OffloadServer implements AutoCloseable {
       Audit audit = new Audit(database.dataSource(),
           akka.serialization.SerializationExtension.get(system.classicSystem()), rates);
       TunnelRoutes tunnels = new TunnelRoutes(system, sessions, fleet.ssh(), fleet::runner, blocking);
-      var routes = HttpServer.routes(system, organisations, sessions, updates, audit, tunnels, database.dataSource(), blocking,
-          full.getBytes("offload.http.max-body"), Version.current());
+      RunnerFleet runners = fleet;
+      ActorSystem<Void> node = system;
+      SessionDiagnosis diagnosis = new SessionDiagnosis(sessions, runnerId -> runners.diagnose(runnerId, pool, node),
+          database.dataSource(), blocking, clock);
+      var services = new ApiServices(organisations, sessions, updates, diagnosis, audit, tunnels, pool,
+          database.dataSource(), blocking);
+      var routes = HttpServer.routes(system, services, full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes, full.getConfig("offload.http"))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
       String scheme = HttpServer.tls(full.getConfig("offload.http")) ? "https" : "http";

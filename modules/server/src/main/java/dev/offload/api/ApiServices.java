@@ -1,0 +1,24 @@
+package dev.offload.api;
+
+import akka.actor.typed.ActorRef;
+import dev.offload.billing.Audit;
+import dev.offload.org.Organisations;
+import dev.offload.runner.RunnerPool;
+import dev.offload.session.SessionDiagnosis;
+import dev.offload.session.SessionUpdates;
+import dev.offload.session.Sessions;
+import dev.offload.tunnel.TunnelRoutes;
+import java.util.concurrent.Executor;
+import javax.sql.DataSource;
+
+/** What the routes translate to: one capability each; the rules are theirs, not the routes'. */
+public record ApiServices(
+    Organisations organisations,
+    Sessions sessions,
+    SessionUpdates updates,
+    SessionDiagnosis diagnosis,
+    Audit audit,
+    TunnelRoutes tunnels,
+    ActorRef<RunnerPool.Command> runnerPool,
+    DataSource dataSource,
+    Executor blocking) {}
