@@ -85,6 +85,12 @@ public final class SessionEntity
 
   public record ConnectionClosed(String connectionId) implements Command {}
 
+  /**
+   * Sent each second by a node for the tunnel connections it bridges to this session, answered
+   * like {@link Get}: an entity that restarted (failover, rebalance) relearns them within a second.
+   */
+  public record ConnectionsHeld(Set<String> connectionIds, ActorRef<Reply> replyTo) implements Command {}
+
   /** Bytes that crossed the tunnel, aggregated by the tunnel (at most one message a second). */
   public record BytesMoved(long bytes) implements Command {}
 
@@ -194,6 +200,13 @@ public final class SessionEntity
 
   // In-memory activity (lifecycle.md: counters are not persisted, only transitions).
   private final Set<String> openConnections = new HashSet<>();
+  /** A held-connections report may overtake the close of one of them: closed ids stay closed. */
+  private final Set<String> recentlyClosed = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > 1024;
+    }
+  });
   private Instant lastBytesAt;
   private Instant lastActivityAt;
   private String lastActivityReason;
@@ -279,6 +292,7 @@ public final class SessionEntity
     any.onCommand(Resume.class, this::onResume);
     any.onCommand(ConnectionOpened.class, this::onConnectionOpened);
     any.onCommand(ConnectionClosed.class, this::onConnectionClosed);
+    any.onCommand(ConnectionsHeld.class, this::onConnectionsHeld);
     any.onCommand(BytesMoved.class, this::onBytesMoved);
     any.onCommand(ContainerStartedOnRunner.class, this::onContainerStarted);
     any.onCommand(ContainerStoppedOnRunner.class, this::onContainerStopped);
@@ -364,8 +378,22 @@ public final class SessionEntity
     };
   }
 
+  private ReplyEffect<SessionEvent, SessionState> onConnectionsHeld(SessionState s, ConnectionsHeld c) {
+    if (s.isNew()) return notFound(c.replyTo());
+    boolean learned = false;
+    if (s.isRunning()) {
+      for (String id : c.connectionIds()) {
+        if (!recentlyClosed.contains(id) && openConnections.add(id)) learned = true;
+      }
+    }
+    if (!learned) return reply(c.replyTo(), s);
+    noteActivity("tunnel-connection");
+    return reconsiderActivity(s, c.replyTo());
+  }
+
   private ReplyEffect<SessionEvent, SessionState> onConnectionClosed(
       SessionState s, ConnectionClosed c) {
+    recentlyClosed.add(c.connectionId());
     openConnections.remove(c.connectionId());
     return reconsiderActivity(s, null);
   }

@@ -12,8 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tunnels this node bridges, by session, and what they owe their sessions. Once a second it
- * reports the bytes each connection moved (lifecycle.md: at most one message a second) and asks
- * each session that has tunnels here for its phase, closing them when it is Idle or Terminated.
+ * reports the bytes each connection moved (lifecycle.md: at most one message a second) and tells
+ * each session which of its connections are open here (so an entity that restarted relearns
+ * them), closing them when the answer says the session is Idle or Terminated.
  * Polling rather than subscribing: the entity may live on another node and knows nothing of this
  * node's connections, and a one-second delay is within what "the tunnels are closed" promises
  * while costing one message per session with open tunnels, not per event.
@@ -66,8 +67,10 @@ final class TunnelRegistry {
       EntityRef<SessionEntity.Command> session = entity(sessionId);
       long bytes = bridges.stream().mapToLong(TunnelBridge::takeBytes).sum();
       if (bytes > 0) session.tell(new SessionEntity.BytesMoved(bytes));
-      session.<SessionEntity.Reply>ask(SessionEntity.Get::new, askTimeout)
-          .thenAccept(reply -> closeIfGone(reply, Set.copyOf(bridges)));
+      Set<TunnelBridge> held = Set.copyOf(bridges);
+      Set<String> ids = held.stream().map(TunnelBridge::connectionId).collect(java.util.stream.Collectors.toSet());
+      session.<SessionEntity.Reply>ask(replyTo -> new SessionEntity.ConnectionsHeld(ids, replyTo), askTimeout)
+          .thenAccept(reply -> closeIfGone(reply, held));
     });
   }
 

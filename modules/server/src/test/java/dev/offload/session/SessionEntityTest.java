@@ -237,6 +237,26 @@ class SessionEntityTest {
   }
 
   @Test
+  void connectionsHeldByATunnelNodeAreRelearnedAfterARestart() {
+    toActive();
+    kit.restart();
+    awaitPhase(Phase.GRACE_PERIOD); // the restarted entity forgot the open connection
+    var held = kit.<Reply>runCommand(replyTo -> new ConnectionsHeld(Set.of("c1"), replyTo));
+    assertEquals("tunnel-connection", ((ActivityResumed) held.event()).reason());
+    assertEquals(1, ((Accepted) held.reply()).session().openConnections());
+    assertTrue(kit.<Reply>runCommand(replyTo -> new ConnectionsHeld(Set.of("c1"), replyTo)).hasNoEvents(), "already known");
+  }
+
+  @Test
+  void aHeldReportThatOvertakesACloseDoesNotReopenTheConnection() {
+    toActive();
+    assertInstanceOf(GracePeriodStarted.class, kit.runCommand(new ConnectionClosed("c1")).event());
+    var late = kit.<Reply>runCommand(replyTo -> new ConnectionsHeld(Set.of("c1"), replyTo));
+    assertTrue(late.hasNoEvents());
+    assertEquals(0, ((Accepted) late.reply()).session().openConnections());
+  }
+
+  @Test
   void bytesKeepASessionBusyForOneSecond() {
     toGracePeriod();
     var bytes = kit.runCommand(new BytesMoved(512));

@@ -43,6 +43,7 @@ class SessionSerializationTest {
         new Terminate(SessionState.USAGE_LIMIT, "billing", replies.getRef()),
         new ConnectionOpened("c1", replies.getRef()),
         new ConnectionClosed("c1"),
+        new ConnectionsHeld(java.util.Set.of("c1", "c2"), replies.getRef()),
         new BytesMoved(4096),
         new ContainerStartedOnRunner("f3a", "nginx:1.27"),
         new ContainerStoppedOnRunner("f3a"),
