@@ -37,7 +37,9 @@ class RunnerOperationsTest {
         "offload.runners.classes.standard { provider = local, min-warm = 2, max = 3 }",
         "offload.runners.health-interval = 500ms",
         "offload.runners.runner-lost-after = 2s",
-        "offload.runners.wipe-command = \"true\""));
+        "offload.runners.wipe-command = \"true\"",
+        // The engine is the fake docker below, asked the way real runners are.
+        "offload.runners.health-command = \"docker info --format '{{.ServerVersion}}'\""));
     api = server.api();
     dataDir = Path.of(server.server().system().settings().config().getString("offload.data-dir"));
     installDocker();
