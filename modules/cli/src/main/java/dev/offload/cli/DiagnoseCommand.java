@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "diagnose", description = "Check the client's side: login, server, token, clock and local bridge.")
+@Command(name = "diagnose", description = "Check login, server, token, clock and local bridge, then the server's checks of your session.")
 final class DiagnoseCommand implements Runnable {
   /** Session deadlines are computed by the server; beyond this the countdowns shown here mislead. */
   private static final Duration MAX_SKEW = Duration.ofSeconds(5);
@@ -40,12 +40,33 @@ final class DiagnoseCommand implements Runnable {
       config = Optional.empty();
       check("config", false, e.getMessage());
     }
-    config.ifPresent(this::server);
+    boolean serverAnswers = config.isPresent() && server(config.get());
     bridge(store);
+    if (serverAnswers) session(config.get(), store);
     report();
   }
 
-  private void server(ConfigStore.Config config) {
+  /** The server's own checks of the current session: its runner, engine, tunnels and journal. */
+  private void session(ConfigStore.Config config, ConfigStore store) {
+    ApiClient api = ApiClient.of(config);
+    String id;
+    try {
+      id = CurrentSession.resolve(api, store, null);
+    } catch (CliFailure e) {
+      check("session", true, e.getMessage());
+      return;
+    }
+    try {
+      for (var c : api.get("/v1/sessions/" + ApiClient.query(id) + "/diagnose").path("checks")) {
+        check("session " + c.path("name").asText(), c.path("ok").asBoolean(), c.path("detail").asText());
+      }
+    } catch (CliFailure e) {
+      check("session", false, e.getMessage());
+    }
+  }
+
+  /** Whether the server answered and accepted the token, so that asking it more makes sense. */
+  private boolean server(ConfigStore.Config config) {
     ApiClient anonymous = new ApiClient(config.server(), null, config.ca());
     ApiClient.Reply version;
     try {
@@ -53,13 +74,16 @@ final class DiagnoseCommand implements Runnable {
       check("server", true, config.server() + " answers (version " + version.json().path("version").asText() + ")");
     } catch (CliFailure e) {
       check("server", false, e.getMessage());
-      return;
+      return false;
     }
+    boolean accepted;
     try {
       ApiClient.of(config).get("/v1/sessions?limit=1");
       check("token", true, "accepted");
+      accepted = true;
     } catch (CliFailure e) {
       check("token", false, e.getMessage());
+      accepted = false;
     }
     if (version.date() != null) {
       Instant serverTime = ZonedDateTime.parse(version.date(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
@@ -69,6 +93,7 @@ final class DiagnoseCommand implements Runnable {
       check("clock", ok, ok ? "within " + skew.toSeconds() + " s of the server"
           : "this machine's clock is " + skew.toSeconds() + " s off the server's: synchronise it (NTP)");
     }
+    return accepted;
   }
 
   private void bridge(ConfigStore store) {
