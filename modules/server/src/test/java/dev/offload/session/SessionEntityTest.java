@@ -419,8 +419,7 @@ class SessionEntityTest {
     toActive();
     Instant before = clock.instant();
     clock.advance(Duration.ofSeconds(5));
-    var restarted = kit.restart();
-    assertEquals(Phase.ACTIVE, restarted.state().phase());
+    kit.restart();
     awaitPhase(Phase.GRACE_PERIOD); // the connection did not survive the restart
     assertEquals(before.plusSeconds(65), kit.getState().idleAt());
     clock.advance(Duration.ofSeconds(60));
