@@ -180,8 +180,11 @@ class CommandsJsonTest {
 
   @Test
   void diagnose() {
+    for (String state : List.of("provisioning", "active", "grace-period", "idle")) {
+      api.answer("GET /v1/sessions?limit=10&state=" + state, 200, "{\"sessions\":[],\"nextCursor\":null}");
+    }
     JsonNode checks = json("diagnose", "--json").path("checks");
-    assertEquals(List.of("config", "server", "token", "clock", "bridge"),
+    assertEquals(List.of("config", "server", "token", "clock", "bridge", "session"),
         checks.findValuesAsText("name"), checks.toString());
     for (JsonNode check : checks) assertTrue(check.path("ok").asBoolean(), check.toString());
   }
