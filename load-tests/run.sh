@@ -100,23 +100,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_for() { # description, seconds, command...
-  local what="$1" seconds="$2"; shift 2
+wait_for() { # description, seconds, pid that must stay alive (or -), command...
+  local what="$1" seconds="$2" pid="$3"; shift 3
   local deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
+    [ "$pid" != - ] && ! kill -0 "$pid" 2>/dev/null && { echo "gave up waiting for $what: its process exited" >&2; return 1; }
     [ $SECONDS -ge $deadline ] && { echo "timed out after ${seconds}s waiting for $what" >&2; return 1; }
     sleep 0.2
   done
 }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-alive() { kill -0 "$1" 2>/dev/null; }
 
 # ---- the benchmark JVM and its echo server (java itself in the background, so $! is its pid) ----
 java -cp "$jar" dev.offload.loadtests.TunnelBenchmark run --sink-port-file "$tmp/sink.port" --ready-file "$tmp/ready" --out "$results" --targets "$targets" \
   --rounds "${BENCH_ROUNDS:-3}" --bulk-mib "${BENCH_BULK_MIB:-256}" --round-timeout "${BENCH_ROUND_TIMEOUT:-12}" \
   --pings "${BENCH_PINGS:-2000}" --warmup "${BENCH_WARMUP:-200}" >"$results/table.md" 2>"$results/benchmark.log" &
 bench_pid=$!
-wait_for "the echo server" 30 test -s "$tmp/sink.port"
+wait_for "the echo server" 30 "$bench_pid" test -s "$tmp/sink.port"
 sink="$(cat "$tmp/sink.port")"
 ports=($(bench free-ports 4))
 http_port="${ports[0]}"; cluster_port="${ports[1]}"; sshd_port="${ports[2]}"; ssh_port="${ports[3]}"
@@ -128,16 +128,16 @@ OFFLOAD_DATA_DIR="$tmp/data" OFFLOAD_HTTP_PORT="$http_port" OFFLOAD_HTTP_INTERFA
   JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
   "$home/bin/offload-server" >"$results/server.log" 2>&1 &
 server_pid=$!
-wait_for "the node to be ready (see $results/server.log)" 180 \
-  bash -c "kill -0 $server_pid && curl -sf http://127.0.0.1:$http_port/health/ready"
-wait_for "the dev token" 30 test -s "$tmp/data/dev-token"
+wait_for "the node to be ready (see $results/server.log)" 180 "$server_pid" \
+  curl -sf "http://127.0.0.1:$http_port/health/ready"
+wait_for "the dev token" 30 "$server_pid" test -s "$tmp/data/dev-token"
 mkdir -p "$tmp/config" "$tmp/home" "$tmp/docker"
 cli login --server "http://127.0.0.1:$http_port" --token "$(cat "$tmp/data/dev-token")" >"$results/cli.log" 2>&1
 cli start --detach >"$tmp/start.out" 2>>"$results/cli.log"
 cat "$tmp/start.out" >>"$results/cli.log"
 offload_port="$(sed -nE 's/^export DOCKER_HOST=tcp:\/\/127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/start.out" | head -1)"
 [ -n "$offload_port" ] || { echo "bin/offload start printed no DOCKER_HOST (see $results/cli.log)" >&2; exit 1; }
-wait_for "the Offload bridge on port $offload_port" 30 listening "$offload_port"
+wait_for "the Offload bridge on port $offload_port" 30 - listening "$offload_port"
 
 # ---- OpenSSH: a user-run sshd and ssh -L with default settings ----
 ssh_dir="$tmp/ssh"; mkdir -p "$ssh_dir"
@@ -162,12 +162,12 @@ CONF
 [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ] && mkdir -p /run/sshd && chmod 755 /run/sshd
 "$sshd_bin" -D -e -f "$ssh_dir/sshd_config" >"$results/sshd.log" 2>&1 &
 sshd_pid=$!
-wait_for "sshd on port $sshd_port (see $results/sshd.log)" 20 listening "$sshd_port"
+wait_for "sshd on port $sshd_port (see $results/sshd.log)" 20 "$sshd_pid" listening "$sshd_port"
 ssh -N -L "$ssh_port:127.0.0.1:$sink" -p "$sshd_port" -i "$ssh_dir/client_key" -o BatchMode=yes \
   -o IdentitiesOnly=yes -o ExitOnForwardFailure=yes -o StrictHostKeyChecking=accept-new \
   -o UserKnownHostsFile="$ssh_dir/known_hosts" -F /dev/null "$(id -un)@127.0.0.1" >"$results/ssh.log" 2>&1 &
 ssh_pid=$!
-wait_for "ssh -L on port $ssh_port (see $results/ssh.log)" 20 bash -c "kill -0 $ssh_pid && (exec 3<>/dev/tcp/127.0.0.1/$ssh_port)"
+wait_for "ssh -L on port $ssh_port (see $results/ssh.log)" 20 "$ssh_pid" listening "$ssh_port"
 
 # ---- measure ----
 printf 'ssh=%s\noffload=%s\n' "$ssh_port" "$offload_port" >"$tmp/ready.tmp" && mv "$tmp/ready.tmp" "$tmp/ready"

@@ -115,6 +115,7 @@ public final class TunnelBenchmark {
     private final int pings;
     private final int warmup;
     private final byte[] pattern = new byte[PATTERN];
+    private double measuredSeconds;
 
     Run(Map<String, String> options) {
       sinkPortFile = Path.of(required(options, "sink-port-file"));
@@ -148,10 +149,12 @@ public final class TunnelBenchmark {
             new Target("offload", Integer.parseInt(ready.get("offload"))));
         Files.createDirectories(out);
 
+        long started = System.nanoTime();
         List<Bulk> bulks = new ArrayList<>();
         List<Pings> pingRounds = new ArrayList<>();
         if (targets.contains("p6")) bulks = bulk(paths);
         if (targets.contains("p7")) pingRounds = pingPong(paths);
+        measuredSeconds = (System.nanoTime() - started) / 1e9;
         String table = Report.write(out, this, bulks, pingRounds);
         System.out.println(table);
       }
@@ -313,8 +316,9 @@ public final class TunnelBenchmark {
       return String.format(Locale.ROOT,
           "rounds %d; bulk: %d MiB echoed per round (each byte travels to the echo server and back; "
               + "figure = bytes echoed ÷ wall time), round timeout %d s, one 64 MiB warm-up per path; "
-              + "ping-pong: %d timed 1-byte round trips per round after %d warm-up ones, one connection per round",
-          rounds, bulkBytes >> 20, roundTimeout.toSeconds(), pings, warmup);
+              + "ping-pong: %d timed 1-byte round trips per round after %d warm-up ones, one connection per round; "
+              + "measuring took %.0f s",
+          rounds, bulkBytes >> 20, roundTimeout.toSeconds(), pings, warmup, measuredSeconds);
     }
   }
 
