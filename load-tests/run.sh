@@ -14,7 +14,9 @@
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_BULK_MIB (256), BENCH_ROUND_TIMEOUT (12 s),
 # BENCH_PINGS (2000), BENCH_WARMUP (200), BENCH_SERVER_JAVA_OPTS (added to the node's JAVA_OPTS,
-# e.g. a JFR recording: -XX:StartFlightRecording=filename=<file>,settings=profile).
+# e.g. a JFR recording: -XX:StartFlightRecording=filename=<file>,settings=profile) and
+# BENCH_CLI_JAVA_OPTS (JDK_JAVA_OPTIONS of the client's JVMs, the detached bridge included).
+# cpu.txt gets the CPU seconds each process tree used while measuring.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -70,7 +72,14 @@ chmod 700 "$tmp"
 
 bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""
 cli() {
-  XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" "$home/bin/offload" "$@"
+  env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
+    ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
+}
+tree() { echo "$1"; local child; for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$child"; done; }
+cpu_ticks() { # user+system clock ticks of a process and its descendants
+  local total=0 pid
+  for pid in $(tree "$1"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
 }
 stop_pid() { # pid, seconds to wait after SIGTERM before SIGKILL
   local pid="$1" wait="${2:-10}"
@@ -170,9 +179,25 @@ ssh_pid=$!
 wait_for "ssh -L on port $ssh_port (see $results/ssh.log)" 20 "$ssh_pid" listening "$ssh_port"
 
 # ---- measure ----
+bridge_pid="$(cat "$tmp/config/offload/bridge.pid" 2>/dev/null || echo "")"
+declare -A cpu_before
+for name in server bridge ssh sshd; do
+  var="${name}_pid"; [ -n "${!var:-}" ] && cpu_before[$name]="$(cpu_ticks "${!var}")"
+done
 printf 'ssh=%s\noffload=%s\n' "$ssh_port" "$offload_port" >"$tmp/ready.tmp" && mv "$tmp/ready.tmp" "$tmp/ready"
 echo "measuring $targets: direct 127.0.0.1:$sink, ssh -L 127.0.0.1:$ssh_port, offload 127.0.0.1:$offload_port" >&2
 tail -n +1 -f "$results/benchmark.log" --pid "$bench_pid" >&2 &
+# The benchmark JVM writes its results once measuring is done: take the CPU figures then.
+wait_for "the benchmark to finish measuring" 600 "$bench_pid" test -s "$results/results.md" || true
+{
+  echo "CPU seconds used while measuring (process and its children; clock tick $(getconf CLK_TCK)/s):"
+  for name in server bridge ssh sshd; do
+    var="${name}_pid"; [ -n "${cpu_before[$name]:-}" ] || continue
+    echo "$name $(awk -v a="${cpu_before[$name]}" -v b="$(cpu_ticks "${!var}")" -v t="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/t}')"
+  done
+  echo "(server = node JVM: akka-http, JSch and the local runner's MINA SSHD; bridge = offload bridge JVM;"
+  echo " ssh/sshd = OpenSSH baseline)"
+} >"$results/cpu.txt"
 if ! wait "$bench_pid"; then bench_pid=""; echo "the benchmark failed (see $results/benchmark.log)" >&2; exit 1; fi
 bench_pid=""
 {
