@@ -55,12 +55,19 @@ fi
 
 # ---- build if needed (the server and the client also build themselves on first use) ----
 jar="$here/target/offload-load-tests.jar"
-if [ ! -f "$jar" ] || [ ! -f "$home/modules/server/target/offload-server.jar" ] \
-    || [ ! -f "$home/modules/cli/target/offload-cli.jar" ] \
-    || [ -n "$(find "$here/src" "$here/pom.xml" "$home/modules/server/src/main" "$home/modules/cli/src/main" \
-         "$home/pom.xml" -newer "$jar" -print -quit)" ]; then
+jars=("$jar" "$home/modules/server/target/offload-server.jar" "$home/modules/cli/target/offload-cli.jar")
+stale=false
+for built in "${jars[@]}"; do
+  if [ ! -f "$built" ] || [ -n "$(find "$here/src" "$here/pom.xml" "$home/modules/server/src/main" \
+      "$home/modules/server/pom.xml" "$home/modules/cli/src/main" "$home/modules/cli/pom.xml" "$home/conf" \
+      "$home/pom.xml" -newer "$built" -print -quit)" ]; then stale=true; fi
+done
+if $stale; then
   echo "Building (first run or changed sources)..." >&2
   (cd "$home" && ./mvnw -B -q -DskipTests package) >&2
+  # Maven leaves a jar untouched when its classes did not change; mark all three as built from
+  # these sources, so bin/offload and bin/offload-server do not build again on every call.
+  touch "${jars[@]}"
 fi
 bench() { java -cp "$jar" dev.offload.loadtests.TunnelBenchmark "$@"; }
 
