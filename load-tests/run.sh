@@ -14,7 +14,8 @@
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_BULK_MIB (256), BENCH_ROUND_TIMEOUT (12 s),
 # BENCH_PINGS (2000), BENCH_WARMUP (200), BENCH_SERVER_JAVA_OPTS (added to the node's JAVA_OPTS,
-# e.g. a JFR recording: -XX:StartFlightRecording=filename=<file>,settings=profile) and
+# e.g. a JFR recording: -XX:StartFlightRecording=filename=<file>,settings=profile),
+# BENCH_RUNNER (local; openssh makes the user-run sshd the session's runner, a diagnostic) and
 # BENCH_CLI_JAVA_OPTS (JDK_JAVA_OPTIONS of the client's JVMs, the detached bridge included).
 # cpu.txt gets the CPU seconds each process tree used while measuring.
 set -euo pipefail
@@ -137,24 +138,6 @@ sink="$(cat "$tmp/sink.port")"
 ports=($(bench free-ports 4))
 http_port="${ports[0]}"; cluster_port="${ports[1]}"; sshd_port="${ports[2]}"; ssh_port="${ports[3]}"
 
-# ---- the control-plane node, its session and the CLI bridge ----
-echo "starting bin/offload-server on 127.0.0.1:$http_port (engine target tcp://127.0.0.1:$sink)" >&2
-OFFLOAD_DATA_DIR="$tmp/data" OFFLOAD_HTTP_PORT="$http_port" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
-  OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="$cluster_port" OFFLOAD_LOCAL_ENGINE="tcp://127.0.0.1:$sink" \
-  JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
-  "$home/bin/offload-server" >"$results/server.log" 2>&1 &
-server_pid=$!
-wait_for "the node to be ready (see $results/server.log)" 180 "$server_pid" \
-  curl -sf "http://127.0.0.1:$http_port/health/ready"
-wait_for "the dev token" 30 "$server_pid" test -s "$tmp/data/dev-token"
-mkdir -p "$tmp/config" "$tmp/home" "$tmp/docker"
-cli login --server "http://127.0.0.1:$http_port" --token "$(cat "$tmp/data/dev-token")" >"$results/cli.log" 2>&1
-cli start --detach >"$tmp/start.out" 2>>"$results/cli.log"
-cat "$tmp/start.out" >>"$results/cli.log"
-offload_port="$(sed -nE 's/^export DOCKER_HOST=tcp:\/\/127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/start.out" | head -1)"
-[ -n "$offload_port" ] || { echo "bin/offload start printed no DOCKER_HOST (see $results/cli.log)" >&2; exit 1; }
-wait_for "the Offload bridge on port $offload_port" 30 - listening "$offload_port"
-
 # ---- OpenSSH: a user-run sshd and ssh -L with default settings ----
 ssh_dir="$tmp/ssh"; mkdir -p "$ssh_dir"
 ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/host_key"
@@ -184,6 +167,42 @@ ssh -N -L "$ssh_port:127.0.0.1:$sink" -p "$sshd_port" -i "$ssh_dir/client_key" -
   -o UserKnownHostsFile="$ssh_dir/known_hosts" -F /dev/null "$(id -un)@127.0.0.1" >"$results/ssh.log" 2>&1 &
 ssh_pid=$!
 wait_for "ssh -L on port $ssh_port (see $results/ssh.log)" 20 "$ssh_pid" listening "$ssh_port"
+
+# ---- the control-plane node, its session and the CLI bridge ----
+# BENCH_RUNNER=openssh (a diagnostic, not the P6/P7 set-up): the session's runner is the sshd above,
+# as a static runner, instead of a local runner's MINA SSHD inside the node's JVM.
+config="$home/conf/application.conf"
+case "${BENCH_RUNNER:-local}" in
+  local) ;;
+  openssh)
+    config="$tmp/static-runner.conf"
+    cat >"$config" <<CONF
+include file("$home/conf/application.conf")
+offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }
+offload.runners.static.hosts = [{ id = "openssh-bench", class = "standard", host = "127.0.0.1", port = $sshd_port,
+  user = "$(id -un)", host-key = "$(cut -d' ' -f1-2 "$ssh_dir/host_key.pub")", engine-target = "tcp://127.0.0.1:$sink" }]
+offload.runners.ssh.identity = "$ssh_dir/client_key"
+CONF
+    ;;
+  *) echo "BENCH_RUNNER is local or openssh, not '$BENCH_RUNNER'" >&2; exit 2 ;;
+esac
+echo "starting bin/offload-server on 127.0.0.1:$http_port (engine target tcp://127.0.0.1:$sink, ${BENCH_RUNNER:-local} runner)" >&2
+OFFLOAD_DATA_DIR="$tmp/data" OFFLOAD_HTTP_PORT="$http_port" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
+  OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="$cluster_port" OFFLOAD_LOCAL_ENGINE="tcp://127.0.0.1:$sink" \
+  OFFLOAD_CONFIG="$config" \
+  JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
+  "$home/bin/offload-server" >"$results/server.log" 2>&1 &
+server_pid=$!
+wait_for "the node to be ready (see $results/server.log)" 180 "$server_pid" \
+  curl -sf "http://127.0.0.1:$http_port/health/ready"
+wait_for "the dev token" 30 "$server_pid" test -s "$tmp/data/dev-token"
+mkdir -p "$tmp/config" "$tmp/home" "$tmp/docker"
+cli login --server "http://127.0.0.1:$http_port" --token "$(cat "$tmp/data/dev-token")" >"$results/cli.log" 2>&1
+cli start --detach >"$tmp/start.out" 2>>"$results/cli.log"
+cat "$tmp/start.out" >>"$results/cli.log"
+offload_port="$(sed -nE 's/^export DOCKER_HOST=tcp:\/\/127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/start.out" | head -1)"
+[ -n "$offload_port" ] || { echo "bin/offload start printed no DOCKER_HOST (see $results/cli.log)" >&2; exit 1; }
+wait_for "the Offload bridge on port $offload_port" 30 - listening "$offload_port"
 
 # ---- measure ----
 bridge_pid="$(cat "$tmp/config/offload/bridge.pid" 2>/dev/null || echo "")"
