@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Tunnel benchmarks of quality.md, on loopback only:
+#   P6  bulk throughput through Offload's full tunnel ÷ OpenSSH `ssh -L` (defaults), same run
+#   P7  1-byte round-trip latency added by Offload ÷ latency added by `ssh -L`
+#
+#   load-tests/run.sh [p6|p7|all]...        (default: all)
+#
+# It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
+# node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
+# Docker needed), a session with a detached bridge (bin/offload start --detach), and a user-run
+# OpenSSH sshd with `ssh -N -L` to the same echo server; then it measures the three paths (direct,
+# ssh -L, Offload) alternately and writes results.md, raw.csv and the logs to
+# load-tests/results/<UTC date-time>/. Everything it started is stopped on exit, even on failure.
+#
+# Settings (environment): BENCH_ROUNDS (3), BENCH_BULK_MIB (256), BENCH_ROUND_TIMEOUT (12 s),
+# BENCH_PINGS (2000), BENCH_WARMUP (200), BENCH_SERVER_JAVA_OPTS (added to the node's JAVA_OPTS,
+# e.g. a JFR recording: -XX:StartFlightRecording=filename=<file>,settings=profile),
+# BENCH_RUNNER (local; openssh makes the user-run sshd the session's runner, a diagnostic) and
+# BENCH_CLI_JAVA_OPTS (JDK_JAVA_OPTIONS of the client's JVMs, the detached bridge included).
+# cpu.txt gets the CPU seconds each process tree used while measuring.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+home="$(cd "$here/.." && pwd)"
+
+p6=false; p7=false
+[ $# -eq 0 ] && set -- all
+for target in "$@"; do
+  case "$target" in
+    p6) p6=true ;;
+    p7) p7=true ;;
+    all) p6=true; p7=true ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown target '$target': use p6, p7 or all" >&2; exit 2 ;;
+  esac
+done
+targets=""
+$p6 && targets="p6"
+$p7 && targets="${targets:+$targets,}p7"
+
+# ---- what it needs: say what is missing instead of installing it ----
+missing_packages=()
+missing_commands=()
+sshd_bin="$(command -v sshd || true)"
+[ -z "$sshd_bin" ] && [ -x /usr/sbin/sshd ] && sshd_bin=/usr/sbin/sshd
+[ -z "$sshd_bin" ] && missing_packages+=(openssh-server) && missing_commands+=(sshd)
+for cmd in ssh ssh-keygen; do
+  command -v "$cmd" >/dev/null || { missing_commands+=("$cmd"); [[ " ${missing_packages[*]-} " == *" openssh-client "* ]] || missing_packages+=(openssh-client); }
+done
+command -v curl >/dev/null || { missing_commands+=(curl); missing_packages+=(curl); }
+command -v java >/dev/null || { missing_commands+=(java); missing_packages+=(openjdk-17-jdk-headless); }
+if [ ${#missing_commands[@]} -gt 0 ]; then
+  echo "missing: ${missing_commands[*]}. Install the Debian packages: sudo apt-get install ${missing_packages[*]}" >&2
+  exit 1
+fi
+
+# ---- build if needed (the server and the client also build themselves on first use) ----
+jar="$here/target/offload-load-tests.jar"
+jars=("$jar" "$home/modules/server/target/offload-server.jar" "$home/modules/cli/target/offload-cli.jar")
+stale=false
+for built in "${jars[@]}"; do
+  if [ ! -f "$built" ] || [ -n "$(find "$here/src" "$here/pom.xml" "$home/modules/server/src/main" \
+      "$home/modules/server/pom.xml" "$home/modules/cli/src/main" "$home/modules/cli/pom.xml" "$home/conf" \
+      "$home/pom.xml" -newer "$built" -print -quit)" ]; then stale=true; fi
+done
+if $stale; then
+  echo "Building (first run or changed sources)..." >&2
+  (cd "$home" && ./mvnw -B -q -DskipTests package) >&2
+  # Maven leaves a jar untouched when its classes did not change; mark all three as built from
+  # these sources, so bin/offload and bin/offload-server do not build again on every call.
+  touch "${jars[@]}"
+fi
+bench() { java -cp "$jar" dev.offload.loadtests.TunnelBenchmark "$@"; }
+
+stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
+results="$here/results/$stamp"
+mkdir -p "$results"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
+chmod 700 "$tmp"
+
+bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""
+cli() {
+  env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
+    ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
+}
+tree() { echo "$1"; local child; for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$child"; done; }
+cpu_ticks() { # user+system clock ticks of a process and its descendants
+  local total=0 pid
+  for pid in $(tree "$1"); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
+stop_pid() { # pid, seconds to wait after SIGTERM before SIGKILL
+  local pid="$1" wait="${2:-10}"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $((wait * 10))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local status=$?
+  set +e
+  stop_pid "$bench_pid" 2
+  if [ -f "$tmp/config/offload/bridge.pid" ]; then
+    local bridge; bridge="$(cat "$tmp/config/offload/bridge.pid")"
+    [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null && timeout 30 cli stop >/dev/null 2>&1
+    stop_pid "$bridge" 5
+  fi
+  [ -f "$tmp/config/offload/bridge.log" ] && cp "$tmp/config/offload/bridge.log" "$results/bridge.log"
+  stop_pid "$ssh_pid" 5
+  stop_pid "$sshd_pid" 5
+  stop_pid "$server_pid" 30
+  rm -rf "$tmp"
+  [ $status -ne 0 ] && echo "failed (exit $status); logs in $results" >&2
+  exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for() { # description, seconds, pid that must stay alive (or -), command...
+  local what="$1" seconds="$2" pid="$3"; shift 3
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ "$pid" != - ] && ! kill -0 "$pid" 2>/dev/null && { echo "gave up waiting for $what: its process exited" >&2; return 1; }
+    [ $SECONDS -ge $deadline ] && { echo "timed out after ${seconds}s waiting for $what" >&2; return 1; }
+    sleep 0.2
+  done
+}
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---- the benchmark JVM and its echo server (java itself in the background, so $! is its pid) ----
+java -cp "$jar" dev.offload.loadtests.TunnelBenchmark run --sink-port-file "$tmp/sink.port" --ready-file "$tmp/ready" --out "$results" --targets "$targets" \
+  --rounds "${BENCH_ROUNDS:-3}" --bulk-mib "${BENCH_BULK_MIB:-256}" --round-timeout "${BENCH_ROUND_TIMEOUT:-12}" \
+  --pings "${BENCH_PINGS:-2000}" --warmup "${BENCH_WARMUP:-200}" >"$results/table.md" 2>"$results/benchmark.log" &
+bench_pid=$!
+wait_for "the echo server" 30 "$bench_pid" test -s "$tmp/sink.port"
+sink="$(cat "$tmp/sink.port")"
+ports=($(bench free-ports 4))
+http_port="${ports[0]}"; cluster_port="${ports[1]}"; sshd_port="${ports[2]}"; ssh_port="${ports[3]}"
+
+# ---- OpenSSH: a user-run sshd and ssh -L with default settings ----
+ssh_dir="$tmp/ssh"; mkdir -p "$ssh_dir"
+ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/client_key"
+cp "$ssh_dir/client_key.pub" "$ssh_dir/authorized_keys"
+chmod 600 "$ssh_dir/authorized_keys"
+cat >"$ssh_dir/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $sshd_port
+HostKey $ssh_dir/host_key
+PidFile $ssh_dir/sshd.pid
+AuthorizedKeysFile $ssh_dir/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+PermitRootLogin prohibit-password
+CONF
+[ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ] && mkdir -p /run/sshd && chmod 755 /run/sshd
+"$sshd_bin" -D -e -f "$ssh_dir/sshd_config" >"$results/sshd.log" 2>&1 &
+sshd_pid=$!
+wait_for "sshd on port $sshd_port (see $results/sshd.log)" 20 "$sshd_pid" listening "$sshd_port"
+ssh -N -L "$ssh_port:127.0.0.1:$sink" -p "$sshd_port" -i "$ssh_dir/client_key" -o BatchMode=yes \
+  -o IdentitiesOnly=yes -o ExitOnForwardFailure=yes -o StrictHostKeyChecking=accept-new \
+  -o UserKnownHostsFile="$ssh_dir/known_hosts" -F /dev/null "$(id -un)@127.0.0.1" >"$results/ssh.log" 2>&1 &
+ssh_pid=$!
+wait_for "ssh -L on port $ssh_port (see $results/ssh.log)" 20 "$ssh_pid" listening "$ssh_port"
+
+# ---- the control-plane node, its session and the CLI bridge ----
+# BENCH_RUNNER=openssh (a diagnostic, not the P6/P7 set-up): the session's runner is the sshd above,
+# as a static runner, instead of a local runner's MINA SSHD inside the node's JVM.
+config="$home/conf/application.conf"
+case "${BENCH_RUNNER:-local}" in
+  local) ;;
+  openssh)
+    config="$tmp/static-runner.conf"
+    cat >"$config" <<CONF
+include file("$home/conf/application.conf")
+offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }
+offload.runners.static.hosts = [{ id = "openssh-bench", class = "standard", host = "127.0.0.1", port = $sshd_port,
+  user = "$(id -un)", host-key = "$(cut -d' ' -f1-2 "$ssh_dir/host_key.pub")", engine-target = "tcp://127.0.0.1:$sink" }]
+offload.runners.ssh.identity = "$ssh_dir/client_key"
+CONF
+    ;;
+  *) echo "BENCH_RUNNER is local or openssh, not '$BENCH_RUNNER'" >&2; exit 2 ;;
+esac
+echo "starting bin/offload-server on 127.0.0.1:$http_port (engine target tcp://127.0.0.1:$sink, ${BENCH_RUNNER:-local} runner)" >&2
+OFFLOAD_DATA_DIR="$tmp/data" OFFLOAD_HTTP_PORT="$http_port" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
+  OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="$cluster_port" OFFLOAD_LOCAL_ENGINE="tcp://127.0.0.1:$sink" \
+  OFFLOAD_CONFIG="$config" \
+  JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
+  "$home/bin/offload-server" >"$results/server.log" 2>&1 &
+server_pid=$!
+wait_for "the node to be ready (see $results/server.log)" 180 "$server_pid" \
+  curl -sf "http://127.0.0.1:$http_port/health/ready"
+wait_for "the dev token" 30 "$server_pid" test -s "$tmp/data/dev-token"
+mkdir -p "$tmp/config" "$tmp/home" "$tmp/docker"
+cli login --server "http://127.0.0.1:$http_port" --token "$(cat "$tmp/data/dev-token")" >"$results/cli.log" 2>&1
+cli start --detach >"$tmp/start.out" 2>>"$results/cli.log"
+cat "$tmp/start.out" >>"$results/cli.log"
+offload_port="$(sed -nE 's/^export DOCKER_HOST=tcp:\/\/127\.0\.0\.1:([0-9]+).*/\1/p' "$tmp/start.out" | head -1)"
+[ -n "$offload_port" ] || { echo "bin/offload start printed no DOCKER_HOST (see $results/cli.log)" >&2; exit 1; }
+wait_for "the Offload bridge on port $offload_port" 30 - listening "$offload_port"
+
+# ---- measure ----
+bridge_pid="$(cat "$tmp/config/offload/bridge.pid" 2>/dev/null || echo "")"
+declare -A cpu_before
+for name in server bridge ssh sshd; do
+  var="${name}_pid"; [ -n "${!var:-}" ] && cpu_before[$name]="$(cpu_ticks "${!var}")"
+done
+printf 'ssh=%s\noffload=%s\n' "$ssh_port" "$offload_port" >"$tmp/ready.tmp" && mv "$tmp/ready.tmp" "$tmp/ready"
+echo "measuring $targets: direct 127.0.0.1:$sink, ssh -L 127.0.0.1:$ssh_port, offload 127.0.0.1:$offload_port" >&2
+tail -n +1 -f "$results/benchmark.log" --pid "$bench_pid" >&2 &
+# The benchmark JVM writes its results once measuring is done: take the CPU figures then.
+wait_for "the benchmark to finish measuring" 600 "$bench_pid" test -s "$results/results.md" || true
+{
+  echo "CPU seconds used while measuring (process and its children; clock tick $(getconf CLK_TCK)/s):"
+  for name in server bridge ssh sshd; do
+    var="${name}_pid"; [ -n "${cpu_before[$name]:-}" ] || continue
+    echo "$name $(awk -v a="${cpu_before[$name]}" -v b="$(cpu_ticks "${!var}")" -v t="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/t}')"
+  done
+  echo "(server = node JVM: akka-http, JSch and the local runner's MINA SSHD; bridge = offload bridge JVM;"
+  echo " ssh/sshd = OpenSSH baseline)"
+} >"$results/cpu.txt"
+if ! wait "$bench_pid"; then bench_pid=""; echo "the benchmark failed (see $results/benchmark.log)" >&2; exit 1; fi
+bench_pid=""
+{
+  echo "command: load-tests/run.sh $*"
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(java -version 2>&1 | head -1)"
+  echo "ssh: $(ssh -V 2>&1)"
+} >"$results/environment.txt"
+cat "$results/table.md"
+echo "results in $results" >&2
