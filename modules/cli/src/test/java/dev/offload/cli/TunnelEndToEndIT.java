@@ -94,6 +94,7 @@ class TunnelEndToEndIT {
         PAYLOAD >> 20, seconds, (PAYLOAD >> 20) / seconds);
 
     halfClose(port, "a request, then end of input\n".getBytes(US_ASCII));
+    engineHalfClosesFirst(port, engine);
 
     try (Socket held = connect(port)) {
       byte[] ping = "ping\n".getBytes(US_ASCII);
@@ -175,6 +176,24 @@ class TunnelEndToEndIT {
       }
       assertEquals(new String(request, US_ASCII) + new String(TRAILER, US_ASCII), new String(answer, US_ASCII),
           "the echo, then the engine's answer to end of input");
+    }
+  }
+
+  /**
+   * The other way round, as when an attached container's output ends before its input: the client
+   * reads the engine's bytes and end of stream, and what it sends afterwards still arrives.
+   */
+  private static void engineHalfClosesFirst(int port, EchoEngine engine) throws Exception {
+    CompletableFuture<byte[]> heard = engine.speakFirstNext();
+    try (Socket socket = connect(port)) {
+      assertEquals(new String(TRAILER, US_ASCII), new String(socket.getInputStream().readAllBytes(), US_ASCII),
+          "the engine's bytes, then end of stream while the connection stays open for the client's");
+      byte[] late = "sent after the engine's end of output".getBytes(US_ASCII);
+      socket.getOutputStream().write(late);
+      socket.shutdownOutput();
+      assertEquals(new String(late, US_ASCII), new String(heard.get(STALL.toSeconds(), TimeUnit.SECONDS), US_ASCII),
+          "the engine hears the client after it ended its own output");
+      assertEquals(-1, socket.getInputStream().read(), "then the connection ends");
     }
   }
 
@@ -262,12 +281,14 @@ class TunnelEndToEndIT {
 
   /**
    * The engine stand-in: echoes every byte, and on end of input writes {@link #TRAILER} and
-   * closes its side. Each connection gets its own thread, as a blocking echo must.
+   * closes its side; or, for a connection after {@link #speakFirstNext}, writes the trailer at once,
+   * ends its output and only listens. Each connection gets its own thread, as blocking I/O must.
    */
   private static final class EchoEngine implements AutoCloseable {
     private final ServerSocket listener;
     private final AtomicInteger connections = new AtomicInteger();
     private final Queue<String> events = new ConcurrentLinkedQueue<>();
+    private final AtomicReference<CompletableFuture<byte[]>> speakFirst = new AtomicReference<>();
 
     private EchoEngine(ServerSocket listener) {
       this.listener = listener;
@@ -285,6 +306,13 @@ class TunnelEndToEndIT {
       return listener.getLocalPort();
     }
 
+    /** The next connection hears what the returned future completes with. */
+    CompletableFuture<byte[]> speakFirstNext() {
+      CompletableFuture<byte[]> heard = new CompletableFuture<>();
+      speakFirst.set(heard);
+      return heard;
+    }
+
     String events() {
       return String.join("\n", events);
     }
@@ -294,7 +322,11 @@ class TunnelEndToEndIT {
         try {
           Socket socket = listener.accept();
           int n = connections.incrementAndGet();
-          daemon("echo-engine-" + n, () -> echo(n, socket));
+          CompletableFuture<byte[]> listenOnly = speakFirst.getAndSet(null);
+          daemon("echo-engine-" + n, () -> {
+            if (listenOnly == null) echo(n, socket);
+            else speakFirst(n, socket, listenOnly);
+          });
         } catch (IOException closed) {
           return;
         }
@@ -315,6 +347,19 @@ class TunnelEndToEndIT {
         events.add("connection " + n + ": end of input after " + bytes + " bytes, trailer sent");
       } catch (IOException e) {
         events.add("connection " + n + ": " + e + " after " + bytes + " bytes");
+      }
+    }
+
+    private void speakFirst(int n, Socket socket, CompletableFuture<byte[]> heard) {
+      try (socket) {
+        socket.getOutputStream().write(TRAILER);
+        socket.shutdownOutput();
+        byte[] read = socket.getInputStream().readAllBytes();
+        events.add("connection " + n + ": spoke first, then heard " + read.length + " bytes");
+        heard.complete(read);
+      } catch (IOException e) {
+        events.add("connection " + n + ": " + e + " while speaking first");
+        heard.completeExceptionally(e);
       }
     }
 
