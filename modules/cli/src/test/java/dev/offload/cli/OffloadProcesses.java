@@ -40,8 +40,19 @@ final class OffloadProcesses implements AutoCloseable {
     return dir;
   }
 
+  /** Prepares the server's data directory before the server first starts. */
+  interface DataDirSetup {
+    void prepare(Path dataDir) throws IOException;
+  }
+
   static OffloadProcesses startServer() throws IOException {
+    return startServer(Map.of(), dataDir -> { });
+  }
+
+  /** With {@code env} added to the server's environment and the data directory set up first. */
+  static OffloadProcesses startServer(Map<String, String> env, DataDirSetup setup) throws IOException {
     Path workDir = Files.createTempDirectory("offload-cli-it");
+    setup.prepare(workDir.resolve("data"));
     int port;
     try (ServerSocket probe = new ServerSocket(0)) {
       port = probe.getLocalPort();
@@ -56,6 +67,7 @@ final class OffloadProcesses implements AutoCloseable {
     // No Docker engine on test machines: health checks and wipes succeed as if one answered.
     builder.environment().put("OFFLOAD_RUNNER_HEALTH_COMMAND", "true");
     builder.environment().put("OFFLOAD_RUNNER_WIPE_COMMAND", "true");
+    builder.environment().putAll(env);
     OffloadProcesses processes = new OffloadProcesses(builder.start(), log, port, workDir);
     HttpClient http = HttpClient.newHttpClient();
     // Generous: the first run of bin/offload-server may build the server.
@@ -80,8 +92,13 @@ final class OffloadProcesses implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
+  /** {@code bin/offload-server}'s data directory: the default {@code ./data} in its working directory. */
+  Path dataDir() {
+    return workDir.resolve("data");
+  }
+
   private Path devTokenFile() {
-    return workDir.resolve("data/dev-token");
+    return dataDir().resolve("dev-token");
   }
 
   String devToken() throws IOException {

@@ -21,16 +21,10 @@ import java.util.stream.Stream;
 import org.apache.sshd.common.channel.ChannelFactory;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
-import org.apache.sshd.common.session.Session;
-import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.channel.ChannelSessionFactory;
-import org.apache.sshd.server.forward.AgentForwardingFilter;
-import org.apache.sshd.server.forward.DirectTcpipFactory;
-import org.apache.sshd.server.forward.ForwardingFilter;
-import org.apache.sshd.server.forward.TcpForwardingFilter;
-import org.apache.sshd.server.forward.X11ForwardingFilter;
+import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -208,33 +202,14 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     server.setCommandFactory(commands);
     server.setSubsystemFactories(List.of());
     server.setChannelFactories(List.of(ChannelSessionFactory.INSTANCE, engineChannel(engine, pumps)));
-    server.setForwardingFilter(ForwardingFilter.asForwardingFilter(
-        AgentForwardingFilter.of(false), X11ForwardingFilter.of(false), onlyTo(engine)));
+    // No agent, X11 or remote forwarding; engine channels are our own and check their target.
+    server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
     return server;
   }
 
+  /** Ours for both kinds: MINA's direct-tcpip drops what the client sends after the engine's EOF. */
   private static ChannelFactory engineChannel(EngineTarget engine, ExecutorService pumps) {
-    if (engine instanceof EngineTarget.UnixSocket socket) {
-      return new DirectStreamLocalChannel.Factory(socket.path(), pumps);
-    }
-    return DirectTcpipFactory.INSTANCE;
-  }
-
-  private static TcpForwardingFilter onlyTo(EngineTarget engine) {
-    return new TcpForwardingFilter() {
-      @Override
-      public boolean canListen(SshdSocketAddress address, Session session) {
-        return false;
-      }
-
-      @Override
-      public boolean canConnect(Type type, SshdSocketAddress address, Session session) {
-        return type == Type.Direct
-            && engine instanceof EngineTarget.Tcp tcp
-            && tcp.host().equals(address.getHostName())
-            && tcp.port() == address.getPort();
-      }
-    };
+    return new DirectEngineChannel.Factory(engine, pumps);
   }
 
   public Path clientKey() {

@@ -1,5 +1,6 @@
 package dev.offload.runner;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -9,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * A stand-in engine: echoes every byte back and closes once the peer has half-closed, the way a
@@ -18,6 +21,7 @@ final class EchoServer implements AutoCloseable {
 
   private final ServerSocketChannel listener;
   private final Thread acceptor;
+  private volatile Consumer<SocketChannel> conversation = EchoServer::echo;
 
   private EchoServer(ServerSocketChannel listener) {
     this.listener = listener;
@@ -38,6 +42,29 @@ final class EchoServer implements AutoCloseable {
     return new EchoServer(listener);
   }
 
+  /**
+   * Instead of echoing, an engine that answers before it is asked: it writes {@code greeting}, ends
+   * its output, then reads to the end; what it read completes {@code heard}.
+   */
+  EchoServer speakingFirst(byte[] greeting, CompletableFuture<byte[]> heard) {
+    conversation = connection -> {
+      try (connection) {
+        connection.write(ByteBuffer.wrap(greeting));
+        connection.shutdownOutput();
+        ByteArrayOutputStream read = new ByteArrayOutputStream();
+        ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
+        while (connection.read(buffer) >= 0) {
+          read.write(buffer.array(), 0, buffer.position());
+          buffer.clear();
+        }
+        heard.complete(read.toByteArray());
+      } catch (IOException | RuntimeException e) {
+        heard.completeExceptionally(e);
+      }
+    };
+    return this;
+  }
+
   int port() throws IOException {
     return ((InetSocketAddress) listener.getLocalAddress()).getPort();
   }
@@ -46,7 +73,8 @@ final class EchoServer implements AutoCloseable {
     try {
       while (true) {
         SocketChannel connection = listener.accept();
-        Thread echo = new Thread(() -> echo(connection), "echo-connection");
+        Consumer<SocketChannel> handler = conversation;
+        Thread echo = new Thread(() -> handler.accept(connection), "echo-connection");
         echo.setDaemon(true);
         echo.start();
       }

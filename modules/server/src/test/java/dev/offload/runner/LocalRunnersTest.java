@@ -20,6 +20,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -312,6 +313,57 @@ class LocalRunnersTest {
       verified(ssh, runner);
       assertSame(session, ssh.session(runner));
     }
+  }
+
+  @Test
+  void anEngineThatEndsItsOutputFirstStillHearsTheClientOverTcp() throws Exception {
+    CompletableFuture<byte[]> heard = new CompletableFuture<>();
+    try (EchoServer engine = EchoServer.tcp().speakingFirst(GREETING, heard);
+        LocalRunners runners =
+            LocalRunners.start(engine("tcp://127.0.0.1:" + engine.port()), dataDir, ForkJoinPool.commonPool());
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      ChannelDirectTCPIP channel = (ChannelDirectTCPIP) ssh.session(created(runners, 1).get(0)).openChannel("direct-tcpip");
+      channel.setHost("127.0.0.1");
+      channel.setPort(engine.port());
+      assertHeardAfterTheEnginesEof(channel, heard);
+    }
+  }
+
+  @Test
+  void anEngineThatEndsItsOutputFirstStillHearsTheClientOverItsSocket() throws Exception {
+    Path socket = dataDir.resolve("engine.sock");
+    CompletableFuture<byte[]> heard = new CompletableFuture<>();
+    try (EchoServer engine = EchoServer.unix(socket).speakingFirst(GREETING, heard);
+        LocalRunners runners = LocalRunners.start(engine("unix://" + socket), dataDir, ForkJoinPool.commonPool());
+        SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
+      ChannelDirectStreamLocal channel = (ChannelDirectStreamLocal)
+          ssh.session(created(runners, 1).get(0)).openChannel("direct-streamlocal@openssh.com");
+      channel.setSocketPath(socket.toString());
+      assertHeardAfterTheEnginesEof(channel, heard);
+    }
+  }
+
+  private static final byte[] GREETING = "engine speaks first\n".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * Half-close the other way round (an attached container's output ends while its input is still
+   * open): the client reads the engine's bytes and end of stream, then what it still sends reaches
+   * the engine, which sees its end of input too.
+   */
+  private static void assertHeardAfterTheEnginesEof(ChannelDirectTCPIP channel, CompletableFuture<byte[]> heard)
+      throws Exception {
+    InputStream fromEngine = channel.getInputStream();
+    OutputStream toEngine = channel.getOutputStream();
+    channel.connect(CONNECT_MILLIS);
+    assertArrayEquals(GREETING, assertTimeoutPreemptively(WAIT, () -> readToEnd(fromEngine)));
+
+    byte[] late = "sent after the engine's eof".getBytes(StandardCharsets.US_ASCII);
+    toEngine.write(late);
+    toEngine.flush();
+    toEngine.close();
+    assertEquals(new String(late, StandardCharsets.US_ASCII),
+        new String(heard.get(WAIT.toSeconds(), TimeUnit.SECONDS), StandardCharsets.US_ASCII));
+    channel.disconnect();
   }
 
   /**

@@ -34,8 +34,12 @@ class TunnelActivityTest {
   @BeforeAll
   static void start() throws Exception {
     engine = TestEngine.tcp();
+    // The engine is an echo, not Docker: with the default health command the leased runner would
+    // be reported lost 30 s into a session, and these sessions live longer than that.
     server = TestServer.start(String.join("\n",
         "offload.runners.local.engine-target = \"" + engine.target() + "\"",
+        "offload.runners.health-command = true",
+        "offload.runners.wipe-command = true",
         "offload.session.preservation-window = 4s"));
     api = server.api();
   }

@@ -1,11 +1,12 @@
 package dev.offload.runner;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -24,25 +25,29 @@ import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.channel.AbstractServerChannel;
 
 /**
- * Server side of OpenSSH's {@code direct-streamlocal@openssh.com} channel, which MINA SSHD lacks:
- * it connects to one allowed Unix socket (the runner's engine socket) and refuses every other
- * path. Bytes are pumped on their own threads because socket I/O blocks and must never stall
- * MINA's I/O threads; the SSH windows bound what is in flight in each direction.
+ * Server side of a runner's engine channel: OpenSSH's {@code direct-streamlocal@openssh.com} to
+ * the engine's Unix socket (MINA SSHD lacks it), or {@code direct-tcpip} to its TCP address. It
+ * connects to the one engine target and refuses every other path or address. MINA's own
+ * direct-tcpip closes the whole channel when the engine ends its output, so bytes the client
+ * still sends are lost; here each direction ends on its own, as with OpenSSH's sshd. Bytes are
+ * pumped on their own threads because socket I/O blocks and must never stall MINA's I/O threads;
+ * the SSH windows bound what is in flight in each direction.
  */
-final class DirectStreamLocalChannel extends AbstractServerChannel {
+final class DirectEngineChannel extends AbstractServerChannel {
 
-  static final String TYPE = "direct-streamlocal@openssh.com";
+  static final String STREAM_LOCAL = "direct-streamlocal@openssh.com";
+  static final String TCPIP = "direct-tcpip";
 
-  /** Opens channels to {@code socket} only, pumping their bytes on {@code pumps}. */
-  record Factory(Path socket, Executor pumps) implements ChannelFactory {
+  /** Opens channels to {@code engine} only, pumping their bytes on {@code pumps}. */
+  record Factory(EngineTarget engine, Executor pumps) implements ChannelFactory {
     @Override
     public String getName() {
-      return TYPE;
+      return engine instanceof EngineTarget.UnixSocket ? STREAM_LOCAL : TCPIP;
     }
 
     @Override
     public Channel createChannel(Session session) {
-      return new DirectStreamLocalChannel(socket, pumps);
+      return new DirectEngineChannel(engine, pumps);
     }
   }
 
@@ -50,24 +55,27 @@ final class DirectStreamLocalChannel extends AbstractServerChannel {
   private static final ByteBuffer EOF = ByteBuffer.allocate(0);
   private static final ByteBuffer STOP = ByteBuffer.allocate(0);
 
-  private final Path allowedSocket;
+  private final EngineTarget allowed;
   private final Executor pumps;
   private final LinkedBlockingQueue<ByteBuffer> toEngine = new LinkedBlockingQueue<>();
   private final AtomicInteger directionsDone = new AtomicInteger();
   private volatile SocketChannel engine;
   private volatile ChannelOutputStream toClient;
 
-  private DirectStreamLocalChannel(Path allowedSocket, Executor pumps) {
+  private DirectEngineChannel(EngineTarget allowed, Executor pumps) {
     super(null);
-    this.allowedSocket = allowedSocket;
+    this.allowed = allowed;
     this.pumps = pumps;
   }
 
   @Override
   protected OpenFuture doInit(Buffer buffer) {
-    String socketPath = buffer.getString();
+    // direct-tcpip: host and port, then the originator's address; direct-streamlocal: the path.
+    boolean permitted = allowed instanceof EngineTarget.Tcp tcp
+        ? tcp.host().equals(buffer.getString()) && tcp.port() == buffer.getInt()
+        : ((EngineTarget.UnixSocket) allowed).path().toString().equals(buffer.getString());
     OpenFuture opened = new DefaultOpenFuture(this, this);
-    if (!allowedSocket.toString().equals(socketPath)) {
+    if (!permitted) {
       refuse(opened, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "Connection denied", null);
       return opened;
     }
@@ -77,16 +85,24 @@ final class DirectStreamLocalChannel extends AbstractServerChannel {
 
   private void connect(OpenFuture opened) {
     try {
-      SocketChannel socket = SocketChannel.open(StandardProtocolFamily.UNIX);
+      SocketChannel socket = allowed instanceof EngineTarget.Tcp
+          ? SocketChannel.open()
+          : SocketChannel.open(StandardProtocolFamily.UNIX);
       try {
-        socket.connect(UnixDomainSocketAddress.of(allowedSocket));
+        if (allowed instanceof EngineTarget.Tcp tcp) {
+          // Engine API calls are small requests and answers: never hold one back for Nagle.
+          socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
+          socket.connect(new InetSocketAddress(tcp.host(), tcp.port()));
+        } else {
+          socket.connect(UnixDomainSocketAddress.of(((EngineTarget.UnixSocket) allowed).path()));
+        }
       } catch (IOException e) {
         socket.close();
         throw e;
       }
       engine = socket;
     } catch (IOException e) {
-      refuse(opened, SshConstants.SSH_OPEN_CONNECT_FAILED, "engine socket: " + e.getMessage(), e);
+      refuse(opened, SshConstants.SSH_OPEN_CONNECT_FAILED, "engine: " + e.getMessage(), e);
       return;
     }
     toClient = new ChannelOutputStream(this, getRemoteWindow(), log, SshConstants.SSH_MSG_CHANNEL_DATA, true);
@@ -116,7 +132,7 @@ final class DirectStreamLocalChannel extends AbstractServerChannel {
 
   @Override
   protected void doWriteExtendedData(byte[] data, int off, long len) throws IOException {
-    throw new IOException(TYPE + " carries no extended data");
+    throw new IOException("an engine channel carries no extended data");
   }
 
   @Override
