@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
     description = "Run your docker builds and containers on remote runners.",
     subcommands = {
         LoginCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
-        SessionsCommand.class, ActivityCommand.class, AuditCommand.class, SettingsCommand.class,
+        SessionsCommand.class, UsageCommand.class, ActivityCommand.class, AuditCommand.class, SettingsCommand.class,
         DiagnoseCommand.class, VersionCommand.class,
         BridgeCommand.class, CommandLine.HelpCommand.class})
 public final class Offload implements Runnable {

@@ -36,7 +36,9 @@ final class StartCommand implements Runnable {
     PrintWriter out = offload.spec.commandLine().getOut();
     PrintWriter err = offload.spec.commandLine().getErr();
     ConfigStore store = offload.store();
-    ApiClient api = ApiClient.of(store.require());
+    ConfigStore.Config config = store.require();
+    ApiClient api = ApiClient.of(config);
+    UsageNotice.show(api, config, org, gpu ? "gpu" : "standard", err);
 
     ObjectNode request = ConfigStore.JSON.createObjectNode();
     if (org != null) request.put("org", org);

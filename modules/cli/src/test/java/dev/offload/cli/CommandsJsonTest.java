@@ -68,6 +68,20 @@ class CommandsJsonTest {
   }
 
   @Test
+  void usage() {
+    api.answer("GET /v1/orgs/acme/usage", 200, "{\"month\":\"2026-11\",\"metered\":true,"
+        + "\"committed\":{\"grantedSeconds\":36000,\"usedSeconds\":600,\"remainingSeconds\":35400},"
+        + "\"onDemand\":{\"enabled\":true,\"seconds\":0,\"cents\":0},\"sessions\":{\"count\":3,\"billableSeconds\":600},"
+        + "\"mySessions\":{\"totalSeconds\":300,\"recent\":[]},\"topImages\":[{\"image\":\"nginx:1.27\",\"runs\":4}],"
+        + "\"activeSessions\":[],\"rates\":[{\"runnerClass\":\"standard\",\"centsPerHour\":50.04}]}");
+    assertEquals(35400, json("usage", "--json").path("committed").path("remainingSeconds").asLong());
+    Cli.Run table = cli.run("usage");
+    assertEquals(0, table.exit(), table.toString());
+    assertTrue(table.out().contains("9h 50m") && table.out().contains("nginx:1.27"), table.out());
+    assertEquals(2, cli.run("usage", "--month", "last").exit());
+  }
+
+  @Test
   void activity() {
     api.answer("GET /v1/orgs/acme/activity?limit=50", 200, "{\"sessions\":[{\"id\":\"s-1\",\"user\":\"alice\","
         + "\"startedAt\":\"2026-11-28T10:00:00Z\",\"durationSeconds\":431,\"billableSeconds\":430,\"containers\":5}],"

@@ -22,7 +22,9 @@ class StartCommandTest {
       Cli.Run run = cli.run("start", "--gpu", "--idle-timeout", "5m", "--org", "acme");
 
       assertEquals(1, run.exit(), run.toString());
-      assertEquals("{\"org\":\"acme\",\"runnerClass\":\"gpu\",\"idleTimeoutSeconds\":300}", api.bodies.get(0));
+      // The usage notice reads first (here it finds no usage view, and says nothing): the POST follows.
+      assertEquals("{\"org\":\"acme\",\"runnerClass\":\"gpu\",\"idleTimeoutSeconds\":300}",
+          api.bodies.stream().filter(b -> !b.isEmpty()).findFirst().orElseThrow());
       assertEquals("", run.out(), "no DOCKER_HOST for a session that never ran");
       assertTrue(run.err().contains("Session s-9 (gpu): provisioning\nSession s-9: terminated\n"), run.toString());
       assertTrue(run.err().endsWith("session s-9 ended while starting (provisioning-failed): run offload start again,"

@@ -2,6 +2,7 @@ package dev.offload.api;
 
 import akka.actor.typed.ActorRef;
 import dev.offload.billing.Audit;
+import dev.offload.billing.UsageView;
 import dev.offload.org.Organisations;
 import dev.offload.runner.RunnerPool;
 import dev.offload.session.SessionDiagnosis;
@@ -18,6 +19,7 @@ public record ApiServices(
     SessionUpdates updates,
     SessionDiagnosis diagnosis,
     Audit audit,
+    UsageView usage,
     TunnelRoutes tunnels,
     ActorRef<RunnerPool.Command> runnerPool,
     DataSource dataSource,

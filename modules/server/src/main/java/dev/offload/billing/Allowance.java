@@ -38,6 +38,7 @@ public final class Allowance {
       long remainingSeconds,
       long onDemandSeconds,
       long onDemandCents,
+      boolean onDemandEnabled,
       boolean exhausted,
       boolean nearlyExhausted,
       String refusal) {}
@@ -59,7 +60,7 @@ public final class Allowance {
   public static Summary summarise(
       String org, List<Grant> grants, List<Use> uses, boolean onDemandEnabled, Long monthlyLimitCents, Instant now) {
     if (grants.isEmpty()) {
-      return new Summary(false, 0, 0, 0, 0, 0, false, false, null);
+      return new Summary(false, 0, 0, 0, 0, 0, onDemandEnabled, false, false, null);
     }
     YearMonth month = YearMonth.from(now.atZone(ZoneOffset.UTC));
     Instant monthStart = month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
@@ -105,7 +106,7 @@ public final class Allowance {
     boolean nearly = validMillis > 0 && (validMillis - remainingMillis) * 100 >= validMillis * WARNING_PERCENT;
     // Shown in whole seconds: used rounded up, what is left rounded down, as a customer expects.
     return new Summary(true, granted, (committedUsedMillis + 999) / 1000, remainingMillis / 1000,
-        (onDemandMillis + 999) / 1000, cents, refusal != null, nearly, refusal);
+        (onDemandMillis + 999) / 1000, cents, onDemandEnabled, refusal != null, nearly, refusal);
   }
 
   /** The charged stretches of a session as uses, priced and weighted by its runner class. */

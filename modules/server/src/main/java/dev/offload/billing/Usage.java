@@ -52,11 +52,15 @@ public final class Usage implements UsageGate {
   }
 
   public CompletionStage<Allowance.Summary> summary(String org) {
+    return summary(org, clock.instant());
+  }
+
+  /** As of {@code now}: its month's figures and what is left then. */
+  public CompletionStage<Allowance.Summary> summary(String org, Instant now) {
     return account(org).thenCombine(organisations.settings(org), (account, settings) -> new Object[] {account, settings})
         .thenApplyAsync(both -> {
           BillingEntity.Account account = (BillingEntity.Account) both[0];
           var settings = (dev.offload.org.Settings) both[1];
-          Instant now = clock.instant();
           List<Allowance.Use> uses = account.grants().isEmpty() ? List.of() : uses(org, earliest(account), now);
           return Allowance.summarise(org, account.grants(), uses, settings.onDemandEnabled(),
               settings.monthlyLimitCents(), now);

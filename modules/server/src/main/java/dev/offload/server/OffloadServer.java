@@ -13,6 +13,7 @@ import dev.offload.billing.Audit;
 import dev.offload.billing.BillingEntity;
 import dev.offload.billing.Usage;
 import dev.offload.billing.UsageEnforcer;
+import dev.offload.billing.UsageView;
 import dev.offload.billing.Ledger;
 import dev.offload.billing.Rates;
 import dev.offload.org.Bootstrap;
@@ -102,7 +103,8 @@ public final class OffloadServer implements AutoCloseable {
       ActorSystem<Void> node = system;
       SessionDiagnosis diagnosis = new SessionDiagnosis(sessions, runnerId -> runners.diagnose(runnerId, pool, node),
           database.dataSource(), blocking, clock);
-      var services = new ApiServices(organisations, sessions, updates, diagnosis, audit, tunnels, pool,
+      UsageView usageView = new UsageView(usage, database.dataSource(), blocking, rates, clock);
+      var services = new ApiServices(organisations, sessions, updates, diagnosis, audit, usageView, tunnels, pool,
           database.dataSource(), blocking);
       var routes = HttpServer.routes(system, services, full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes, full.getConfig("offload.http"))

@@ -36,6 +36,7 @@ public record SessionState(
     String terminationReason,
     Map<String, String> runningContainers,
     int containersStarted,
+    Map<String, Integer> imagesStarted,
     List<PhaseChange> history,
     Instant lastEventAt,
     String lastHash)
@@ -52,6 +53,7 @@ public record SessionState(
     // Snapshots in the index written before a field existed read it as null.
     labels = labels == null ? Map.of() : labels;
     runningContainers = runningContainers == null ? Map.of() : runningContainers;
+    imagesStarted = imagesStarted == null ? Map.of() : imagesStarted;
     history = history == null ? List.of() : history;
   }
 
@@ -83,7 +85,7 @@ public record SessionState(
   public static SessionState empty(String id) {
     return new SessionState(
         id, Phase.NEW, null, null, null, 0, Map.of(), null, null, null, null, null, null, null,
-        null, null, Map.of(), 0, List.of(), null, EventHash.genesis(id));
+        null, null, Map.of(), 0, Map.of(), List.of(), null, EventHash.genesis(id));
   }
 
   @JsonIgnore
@@ -234,6 +236,9 @@ public record SessionState(
       Map<String, String> running = new LinkedHashMap<>(runningContainers);
       if (running.put(e.containerId(), e.image() == null ? "" : e.image()) == null) {
         d.containersStarted++;
+        Map<String, Integer> images = new java.util.TreeMap<>(imagesStarted);
+        images.merge(e.image() == null ? "" : e.image(), 1, Integer::sum);
+        d.imagesStarted = Map.copyOf(images);
       }
       d.runningContainers = Map.copyOf(running);
     } else if (event instanceof ContainerStopped e) {
@@ -265,6 +270,7 @@ public record SessionState(
     String terminationReason;
     Map<String, String> runningContainers;
     int containersStarted;
+    Map<String, Integer> imagesStarted;
     List<PhaseChange> history;
     Instant lastEventAt;
     String lastHash;
@@ -276,7 +282,7 @@ public record SessionState(
       runnerEndpoint = s.runnerEndpoint; activatedAt = s.activatedAt; idleAt = s.idleAt;
       expiresAt = s.expiresAt; terminatedAt = s.terminatedAt;
       terminationReason = s.terminationReason; runningContainers = s.runningContainers;
-      containersStarted = s.containersStarted; history = s.history;
+      containersStarted = s.containersStarted; imagesStarted = s.imagesStarted; history = s.history;
       lastEventAt = s.lastEventAt; lastHash = s.lastHash;
     }
 
@@ -284,7 +290,7 @@ public record SessionState(
       return new SessionState(
           id, phase, org, user, runnerClass, idleTimeoutSeconds, labels, createdAt,
           provisioningDeadline, runnerId, runnerEndpoint, activatedAt, idleAt, expiresAt,
-          terminatedAt, terminationReason, runningContainers, containersStarted, history, lastEventAt, lastHash);
+          terminatedAt, terminationReason, runningContainers, containersStarted, imagesStarted, history, lastEventAt, lastHash);
     }
   }
 }
