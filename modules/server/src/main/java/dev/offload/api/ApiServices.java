@@ -9,6 +9,7 @@ import dev.offload.session.SessionDiagnosis;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.tunnel.TunnelRoutes;
+import dev.offload.webhook.Webhooks;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
@@ -20,6 +21,7 @@ public record ApiServices(
     SessionDiagnosis diagnosis,
     Audit audit,
     UsageView usage,
+    Webhooks webhooks,
     TunnelRoutes tunnels,
     ActorRef<RunnerPool.Command> runnerPool,
     DataSource dataSource,

@@ -53,12 +53,14 @@ public final class HttpServer {
     GrantRoutes grantRoutes = new GrantRoutes(system, services.organisations(), maxBody, askTimeout);
     RunnerRoutes runnerRoutes = new RunnerRoutes(system, services.runnerPool(), askTimeout);
     UsageRoutes usageRoutes = new UsageRoutes(services.usage(), clock);
+    WebhookRoutes webhookRoutes = new WebhookRoutes(services.webhooks(), maxBody);
     OpsRoutes ops = new OpsRoutes(system, services.dataSource(), services.blocking(), version);
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
             concat(sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
-                activityRoutes.routes(caller), usageRoutes.routes(caller), grantRoutes.routes(caller),
+                activityRoutes.routes(caller), usageRoutes.routes(caller), webhookRoutes.routes(caller),
+                grantRoutes.routes(caller),
                 orgRoutes.routes(caller)))));
     return timed(withRequestTimeoutResponse(
         request -> ErrorResponses.of(new ClientError(ClientError.Code.UNAVAILABLE,

@@ -30,13 +30,20 @@ public final class UsageEnforcer {
 
   private UsageEnforcer() {}
 
-  public static void init(ActorSystem<?> system, Usage usage, Sessions sessions, Clock clock, Duration interval) {
+  /** Told when an organisation reaches 90 % of its committed usage (once a month is its own business). */
+  @FunctionalInterface
+  public interface Warnings {
+    void warn(String org, YearMonth month, long remainingSeconds);
+  }
+
+  public static void init(ActorSystem<?> system, Usage usage, Sessions sessions, Clock clock, Duration interval,
+      Warnings warnings) {
     ClusterSingleton.get(system).init(SingletonActor.of(
-        Behaviors.supervise(create(usage, sessions, clock, interval)).onFailure(SupervisorStrategy.restart()),
+        Behaviors.supervise(create(usage, sessions, clock, interval, warnings)).onFailure(SupervisorStrategy.restart()),
         "usage-enforcer"));
   }
 
-  static Behavior<Tick> create(Usage usage, Sessions sessions, Clock clock, Duration interval) {
+  static Behavior<Tick> create(Usage usage, Sessions sessions, Clock clock, Duration interval, Warnings warnings) {
     return Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
       return Behaviors.setup(ctx -> {
@@ -47,7 +54,7 @@ public final class UsageEnforcer {
           if (round[0].isDone()) {
             round[0] = usage.liveOrganisations()
                 .thenCompose(orgs -> orgs.stream()
-                    .map(org -> enforce(system, usage, sessions, clock, org))
+                    .map(org -> enforce(system, usage, sessions, clock, warnings, org))
                     .reduce(CompletableFuture.completedFuture(null), (a, b) -> a.thenCombine(b, (x, y) -> null)))
                 .exceptionally(e -> {
                   log.warn("Usage check failed, retrying at the next interval: {}", e.toString());
@@ -61,14 +68,19 @@ public final class UsageEnforcer {
     });
   }
 
-  private static CompletionStage<Void> enforce(ActorSystem<?> system, Usage usage, Sessions sessions, Clock clock, String org) {
-    String month = YearMonth.from(clock.instant().atZone(ZoneOffset.UTC)).toString();
+  private static CompletionStage<Void> enforce(ActorSystem<?> system, Usage usage, Sessions sessions, Clock clock,
+      Warnings warnings, String org) {
+    YearMonth thisMonth = YearMonth.from(clock.instant().atZone(ZoneOffset.UTC));
+    String month = thisMonth.toString();
     var account = ClusterSharding.get(system).entityRefFor(BillingEntity.ENTITY_KEY, org);
     return usage.summary(org).thenCompose(summary -> {
       CompletionStage<?> done = CompletableFuture.completedFuture(null);
       if (summary.nearlyExhausted()) {
         done = account.<BillingEntity.Account>ask(replyTo -> new BillingEntity.MarkWarned(month, replyTo), Duration.ofSeconds(5))
-            .thenAccept(a -> log.info("usage.warning: organisation {} has used 90 % of its committed usage", org));
+            .thenAccept(a -> {
+              log.info("usage.warning: organisation {} has used 90 % of its committed usage", org);
+              warnings.warn(org, thisMonth, summary.remainingSeconds());
+            });
       }
       if (summary.exhausted()) {
         done = done

@@ -27,6 +27,9 @@ import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.storage.Database;
 import dev.offload.tunnel.TunnelRoutes;
+import dev.offload.webhook.WebhookDispatcher;
+import dev.offload.webhook.WebhookOutbox;
+import dev.offload.webhook.Webhooks;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +85,11 @@ public final class OffloadServer implements AutoCloseable {
       ActorRef<RunnerPool.Command> pool =
           RunnerPool.init(system, fleet, new ShardedSessions(system, index, blocking), clock);
       SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(fleet, pool, system));
-      index.startProjection(system, List.of(new Ledger(Rates.fromConfig(full), clock)));
+      WebhookOutbox outbox = new WebhookOutbox(database.dataSource(), clock);
+      index.startProjection(system, List.of(new Ledger(Rates.fromConfig(full), clock), outbox));
+      WebhookDispatcher.init(system, database.dataSource(), blocking, clock, WebhookDispatcher.Settings.fromConfig(full));
+      Webhooks webhooks = new Webhooks(database.dataSource(), blocking, clock,
+          database.embedded() || full.getBoolean("offload.webhooks.allow-loopback-http"));
 
       Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
       Bootstrap.Result bootstrap = Bootstrap.run(organisations, full, dataDir,
@@ -93,7 +100,8 @@ public final class OffloadServer implements AutoCloseable {
           full.getDuration("offload.ask-timeout"));
       Sessions sessions = new Sessions(system, database.dataSource(), blocking, organisations, index,
           java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock, usage);
-      UsageEnforcer.init(system, usage, sessions, clock, full.getDuration("offload.billing.enforce-interval"));
+      UsageEnforcer.init(system, usage, sessions, clock, full.getDuration("offload.billing.enforce-interval"),
+          outbox::usageWarning);
       SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));
 
       Audit audit = new Audit(database.dataSource(),
@@ -104,7 +112,7 @@ public final class OffloadServer implements AutoCloseable {
       SessionDiagnosis diagnosis = new SessionDiagnosis(sessions, runnerId -> runners.diagnose(runnerId, pool, node),
           database.dataSource(), blocking, clock);
       UsageView usageView = new UsageView(usage, database.dataSource(), blocking, rates, clock);
-      var services = new ApiServices(organisations, sessions, updates, diagnosis, audit, usageView, tunnels, pool,
+      var services = new ApiServices(organisations, sessions, updates, diagnosis, audit, usageView, webhooks, tunnels, pool,
           database.dataSource(), blocking);
       var routes = HttpServer.routes(system, services, full.getBytes("offload.http.max-body"), Version.current());
       InetSocketAddress address = HttpServer.start(system, routes, full.getConfig("offload.http"))
