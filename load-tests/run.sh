@@ -2,8 +2,10 @@
 # Tunnel benchmarks of quality.md, on loopback only:
 #   P6  bulk throughput through Offload's full tunnel ÷ OpenSSH `ssh -L` (defaults), same run
 #   P7  1-byte round-trip latency added by Offload ÷ latency added by `ssh -L`
+#   P8  events the billing audit replays per second ÷ rows per second of a plain JDBC scan
+#       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
 #
-#   load-tests/run.sh [p6|p7|all]...        (default: all)
+#   load-tests/run.sh [p6|p7|p8|all]...     (default: all)
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -23,15 +25,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home="$(cd "$here/.." && pwd)"
 
-p6=false; p7=false
+p6=false; p7=false; p8=false
 [ $# -eq 0 ] && set -- all
 for target in "$@"; do
   case "$target" in
     p6) p6=true ;;
     p7) p7=true ;;
-    all) p6=true; p7=true ;;
+    p8) p8=true ;;
+    all) p6=true; p7=true; p8=true ;;
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown target '$target': use p6, p7 or all" >&2; exit 2 ;;
+    *) echo "unknown target '$target': use p6, p7, p8 or all" >&2; exit 2 ;;
   esac
 done
 targets=""
@@ -116,6 +119,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+if $p8; then
+  echo "P8: filling a journal and auditing it (about 20 s)..." >&2
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    -Dlogback.configurationFile="$home/conf/logback.xml" dev.offload.loadtests.AuditBenchmark "$results" \
+    2>"$results/p8.log"
+  echo >&2
+fi
+[ -z "$targets" ] && exit 0
 
 wait_for() { # description, seconds, pid that must stay alive (or -), command...
   local what="$1" seconds="$2" pid="$3"; shift 3
