@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.time.Duration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -11,8 +12,7 @@ import picocli.CommandLine.ParentCommand;
 final class ActivityCommand implements Runnable {
   @ParentCommand Offload offload;
 
-  @Option(names = "--org", paramLabel = "ORG", description = "default: the organisation given to login, else your newest session's")
-  String org;
+  @Mixin Organisation organisation;
 
   @Option(names = "--limit", paramLabel = "N", defaultValue = "50", description = "1 to 500 (default ${DEFAULT-VALUE})")
   int limit;
@@ -25,7 +25,7 @@ final class ActivityCommand implements Runnable {
     PrintWriter out = offload.spec.commandLine().getOut();
     ConfigStore.Config config = offload.store().require();
     ApiClient api = ApiClient.of(config);
-    JsonNode page = api.get("/v1/orgs/" + ApiClient.query(Organisation.choose(org, api, config)) + "/activity?limit=" + limit);
+    JsonNode page = api.get("/v1/orgs/" + ApiClient.query(organisation.choose(api, config)) + "/activity?limit=" + limit);
     if (json) {
       Table.json(out, page);
       return;

@@ -2,9 +2,8 @@ package dev.offload.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
-import java.time.YearMonth;
-import java.time.format.DateTimeParseException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -15,31 +14,26 @@ final class AuditCommand implements Runnable {
   @Option(names = "--month", paramLabel = "YYYY-MM", required = true, description = "the UTC month to audit")
   String month;
 
-  @Option(names = "--org", paramLabel = "ORG", description = "default: the organisation given to login, else your newest session's")
-  String org;
+  @Mixin Organisation organisation;
 
   @Option(names = "--json", description = "the server's JSON report")
   boolean json;
 
   @Override
   public void run() {
-    try {
-      YearMonth.parse(month);
-    } catch (DateTimeParseException e) {
-      throw new UsageFailure("--month must be written YYYY-MM, e.g. 2026-11");
-    }
+    Organisation.checkMonth(month);
     PrintWriter out = offload.spec.commandLine().getOut();
     ConfigStore.Config config = offload.store().require();
     ApiClient api = ApiClient.of(config);
-    String organisation = Organisation.choose(org, api, config);
-    JsonNode report = api.get("/v1/orgs/" + ApiClient.query(organisation) + "/audit?month=" + month);
+    String org = organisation.choose(api, config);
+    JsonNode report = api.get("/v1/orgs/" + ApiClient.query(org) + "/audit?month=" + month);
     if (json) {
       Table.json(out, report);
     } else {
       print(out, report);
     }
     if (!report.path("ok").asBoolean()) {
-      throw new CliFailure("the audit of " + organisation + " " + month + " found problems: see above");
+      throw new CliFailure("the audit of " + org + " " + month + " found problems: see above");
     }
   }
 

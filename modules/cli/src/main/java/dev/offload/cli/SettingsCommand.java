@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -23,8 +24,7 @@ final class SettingsCommand implements Runnable {
   @Parameters(index = "2", arity = "0..1", paramLabel = "VALUE", description = "JSON (300, true, null, [\"standard\"]) or a plain word")
   String value;
 
-  @Option(names = "--org", paramLabel = "ORG", description = "default: the organisation given to login, else your newest session's")
-  String org;
+  @Mixin Organisation organisation;
 
   @Option(names = "--json", description = "the server's JSON")
   boolean json;
@@ -33,7 +33,7 @@ final class SettingsCommand implements Runnable {
   public void run() {
     ConfigStore.Config config = offload.store().require();
     ApiClient api = ApiClient.of(config);
-    String path = "/v1/orgs/" + ApiClient.query(Organisation.choose(org, api, config)) + "/settings";
+    String path = "/v1/orgs/" + ApiClient.query(organisation.choose(api, config)) + "/settings";
     JsonNode settings = switch (action) {
       case "get" -> {
         if (key != null) throw new UsageFailure("settings get takes no KEY: it shows every setting");

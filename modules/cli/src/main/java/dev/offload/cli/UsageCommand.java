@@ -3,9 +3,8 @@ package dev.offload.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.time.YearMonth;
-import java.time.format.DateTimeParseException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -16,8 +15,7 @@ final class UsageCommand implements Runnable {
   @Option(names = "--month", paramLabel = "YYYY-MM", description = "default: the current UTC month")
   String month;
 
-  @Option(names = "--org", paramLabel = "ORG", description = "default: the organisation given to login, else your newest session's")
-  String org;
+  @Mixin Organisation organisation;
 
   @Option(names = "--json", description = "the server's JSON")
   boolean json;
@@ -25,17 +23,13 @@ final class UsageCommand implements Runnable {
   @Override
   public void run() {
     if (month != null) {
-      try {
-        YearMonth.parse(month);
-      } catch (DateTimeParseException e) {
-        throw new UsageFailure("--month must be written YYYY-MM, e.g. 2026-11");
-      }
+      Organisation.checkMonth(month);
     }
     PrintWriter out = offload.spec.commandLine().getOut();
     ConfigStore.Config config = offload.store().require();
     ApiClient api = ApiClient.of(config);
-    String organisation = Organisation.choose(org, api, config);
-    JsonNode u = api.get("/v1/orgs/" + ApiClient.query(organisation) + "/usage" + (month == null ? "" : "?month=" + month));
+    String org = organisation.choose(api, config);
+    JsonNode u = api.get("/v1/orgs/" + ApiClient.query(org) + "/usage" + (month == null ? "" : "?month=" + month));
     if (json) {
       Table.json(out, u);
       return;
