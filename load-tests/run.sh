@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Tunnel benchmarks of quality.md, on loopback only:
+# Benchmarks of quality.md, on loopback only, each against its baseline in the same run:
+#   P1  journal rows written per second under the P2 load ÷ one-row inserts/s of a plain JDBC loop
+#   P2  full session lifecycles per second on one node (warm pool of BENCH_POOL local runners)
+#   P4  GET /v1/sessions/{id} at a constant BENCH_GET_RATE req/s: p99 latency from the due time
+#   P10 ledger lag (event → ledger row) under the P2 load, from the node's histogram
 #   P6  bulk throughput through Offload's full tunnel ÷ OpenSSH `ssh -L` (defaults), same run
 #   P7  1-byte round-trip latency added by Offload ÷ latency added by `ssh -L`
 #   P8  events the billing audit replays per second ÷ rows per second of a plain JDBC scan
 #       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
 #
-#   load-tests/run.sh [p6|p7|p8|all]...     (default: all)
+#   load-tests/run.sh [p1|p2|p4|p6|p7|p8|p10|all]...     (default: all)
+#
+# P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
+# embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
+# BENCH_GET_RATE (2000), BENCH_ROUNDS (3).
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -25,16 +33,17 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home="$(cd "$here/.." && pwd)"
 
-p6=false; p7=false; p8=false
+p6=false; p7=false; p8=false; api_targets=""
 [ $# -eq 0 ] && set -- all
 for target in "$@"; do
   case "$target" in
+    p1|p2|p4|p10) api_targets="${api_targets:+$api_targets,}$target" ;;
     p6) p6=true ;;
     p7) p7=true ;;
     p8) p8=true ;;
-    all) p6=true; p7=true; p8=true ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown target '$target': use p6, p7, p8 or all" >&2; exit 2 ;;
+    all) p6=true; p7=true; p8=true; api_targets="p1,p2,p4,p10" ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown target '$target': use p1, p2, p4, p6, p7, p8, p10 or all" >&2; exit 2 ;;
   esac
 done
 targets=""
@@ -81,7 +90,7 @@ mkdir -p "$results"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
 chmod 700 "$tmp"
 
-bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""
+bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""; api_server_pid=""
 cli() {
   env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
     ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
@@ -112,6 +121,7 @@ cleanup() {
   stop_pid "$ssh_pid" 5
   stop_pid "$sshd_pid" 5
   stop_pid "$server_pid" 30
+  stop_pid "$api_server_pid" 30
   rm -rf "$tmp"
   [ $status -ne 0 ] && echo "failed (exit $status); logs in $results" >&2
   exit $status
@@ -127,8 +137,6 @@ if $p8; then
     2>"$results/p8.log"
   echo >&2
 fi
-[ -z "$targets" ] && exit 0
-
 wait_for() { # description, seconds, pid that must stay alive (or -), command...
   local what="$1" seconds="$2" pid="$3"; shift 3
   local deadline=$((SECONDS + seconds))
@@ -139,6 +147,38 @@ wait_for() { # description, seconds, pid that must stay alive (or -), command...
   done
 }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---- P1, P2, P4, P10: a node with a warm pool of local runners and the API benchmark ----
+if [ -n "$api_targets" ]; then
+  pool="${BENCH_POOL:-200}"
+  ports=($(bench free-ports 3))
+  api_dir="$tmp/api"; mkdir -p "$api_dir"
+  operator_token="bench-operator-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  cat >"$api_dir/pool.conf" <<CONF
+include file("$home/conf/application.conf")
+offload.runners.classes.standard { provider = local, min-warm = $pool, max = $pool }
+CONF
+  echo "starting bin/offload-server on 127.0.0.1:${ports[0]} with a warm pool of $pool local runners" >&2
+  OFFLOAD_DATA_DIR="$api_dir/data" OFFLOAD_HTTP_PORT="${ports[0]}" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
+    OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="${ports[1]}" OFFLOAD_DB_EMBEDDED_PORT="${ports[2]}" \
+    OFFLOAD_OPERATOR_TOKEN="$operator_token" OFFLOAD_CONFIG="$api_dir/pool.conf" \
+    JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
+    "$home/bin/offload-server" >"$results/api-server.log" 2>&1 &
+  api_server_pid=$!
+  wait_for "the node to be ready (see $results/api-server.log)" 180 "$api_server_pid" \
+    curl -sf "http://127.0.0.1:${ports[0]}/health/ready"
+  echo "measuring $api_targets (about $(( (${BENCH_SECONDS:-60} + 25) * ${BENCH_ROUNDS:-3} ))s per target group)..." >&2
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    dev.offload.loadtests.ApiBenchmark --url "http://127.0.0.1:${ports[0]}" --operator-token "$operator_token" \
+    --jdbc-url "jdbc:postgresql://127.0.0.1:${ports[2]}/postgres" --out "$results" --targets "$api_targets" \
+    --rounds "${BENCH_ROUNDS:-3}" --workers "${BENCH_WORKERS:-100}" --seconds "${BENCH_SECONDS:-60}" \
+    --warmup "${BENCH_WARMUP_SECONDS:-10}" --get-rate "${BENCH_GET_RATE:-2000}" --pool "$pool" \
+    2> >(tee "$results/api.log" >&2)
+  stop_pid "$api_server_pid" 30
+  api_server_pid=""
+  echo >&2
+fi
+[ -z "$targets" ] && exit 0
 
 # ---- the benchmark JVM and its echo server (java itself in the background, so $! is its pid) ----
 java -cp "$jar" dev.offload.loadtests.TunnelBenchmark run --sink-port-file "$tmp/sink.port" --ready-file "$tmp/ready" --out "$results" --targets "$targets" \

@@ -40,8 +40,10 @@ public final class Main {
     if (boot.operatorToken() != null) {
       out.append("Operator token (shown once, also in ").append(boot.operatorTokenFile())
           .append("):\n  ").append(boot.operatorToken()).append('\n');
-    } else {
+    } else if (boot.operatorTokenFile() != null) {
       out.append("Operator token: in ").append(boot.operatorTokenFile()).append('\n');
+    } else {
+      out.append("Operator token: the one configured (OFFLOAD_OPERATOR_TOKEN or offload.auth.operator-token)\n");
     }
     if (boot.devToken() != null) {
       out.append("Log in as the owner 'dev' of organisation 'default':\n")
