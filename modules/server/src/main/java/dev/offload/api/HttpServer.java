@@ -55,10 +55,11 @@ public final class HttpServer {
     UsageRoutes usageRoutes = new UsageRoutes(services.usage(), clock);
     WebhookRoutes webhookRoutes = new WebhookRoutes(services.webhooks(), maxBody);
     OpsRoutes ops = new OpsRoutes(system, services.dataSource(), services.blocking(), version);
+    CallerRoutes callerRoutes = new CallerRoutes();
     Route api = concat(
         ops.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
-            concat(sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
+            concat(callerRoutes.routes(caller), sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
                 activityRoutes.routes(caller), usageRoutes.routes(caller), webhookRoutes.routes(caller),
                 grantRoutes.routes(caller),
                 orgRoutes.routes(caller)))));
