@@ -13,6 +13,7 @@ import dev.offload.org.Organisations;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.tunnel.TunnelRoutes;
+import dev.offload.ui.UiRoutes;
 import com.typesafe.config.Config;
 import io.prometheus.metrics.core.metrics.Histogram;
 import java.io.IOException;
@@ -58,6 +59,7 @@ public final class HttpServer {
     CallerRoutes callerRoutes = new CallerRoutes();
     Route api = concat(
         ops.routes(),
+        UiRoutes.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
             concat(callerRoutes.routes(caller), sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
                 activityRoutes.routes(caller), usageRoutes.routes(caller), webhookRoutes.routes(caller),

@@ -8,11 +8,13 @@ import dev.offload.api.ApiClient.Response;
 import dev.offload.server.TestServer;
 import dev.offload.testing.Await;
 import java.time.Duration;
+import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The API calls the web dashboard relies on, over plain HTTP. */
+/** What the dashboard stands on, over plain HTTP: its files and their headers, and the API calls only it needs. */
 class DashboardRoutesTest {
   private static final String OP = TestServer.OPERATOR_TOKEN;
   private static TestServer server;
@@ -27,6 +29,39 @@ class DashboardRoutesTest {
   @AfterAll
   static void stop() {
     server.close();
+  }
+
+  @Test
+  void theFilesComeWithAStrictContentSecurityPolicy() {
+    Response moved = api.get("/ui", null);
+    assertEquals(301, moved.status());
+    assertEquals("/ui/", moved.raw().headers().firstValue("Location").orElse(null));
+
+    Response index = api.get("/ui/", null);
+    assertEquals(200, index.status());
+    assertTrue(index.raw().headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
+    String csp = index.raw().headers().firstValue("Content-Security-Policy").orElse("");
+    assertEquals(UiRoutes.CONTENT_SECURITY_POLICY, csp);
+    assertTrue(csp.startsWith("default-src 'self'") && !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), csp);
+    assertEquals("nosniff", index.raw().headers().firstValue("X-Content-Type-Options").orElse(null));
+    assertEquals("no-referrer", index.raw().headers().firstValue("Referrer-Policy").orElse(null));
+
+    assertFalse(Pattern.compile("<script(?![^>]*\\bsrc=)").matcher(index.body()).find(), "no inline script");
+    assertFalse(Pattern.compile("<style|\\sstyle=|\\son[a-z]+=").matcher(index.body()).find(), "no inline style or handler");
+
+    for (String module : List.of("app", "api", "dom", "format", "charts", "live", "overview", "activity", "session", "settings", "audit")) {
+      Response js = api.get("/ui/js/" + module + ".js", null);
+      assertEquals(200, js.status(), module);
+      assertTrue(js.raw().headers().firstValue("Content-Type").orElse("").contains("javascript"), module);
+      assertEquals(csp, js.raw().headers().firstValue("Content-Security-Policy").orElse(null));
+      assertFalse(js.body().contains("innerHTML"), module + " builds elements, never parses markup");
+    }
+    assertTrue(api.get("/ui/app.css", null).raw().headers().firstValue("Content-Type").orElse("").startsWith("text/css"));
+
+    Response missing = api.get("/ui/nothing-here.js", null);
+    assertEquals(404, missing.status());
+    assertEquals("not_found", missing.errorCode());
+    assertEquals(404, api.get("/ui/../reference.conf", null).status());
   }
 
   @Test
