@@ -28,6 +28,7 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -82,6 +83,7 @@ class DashboardBrowserTest {
     browser = new ChromeDriver(service, options);
     viewport(1280, 800);
     wait = new WebDriverWait(browser, Duration.ofSeconds(25));
+    wait.ignoring(StaleElementReferenceException.class);
     Files.createDirectories(SCREENSHOTS);
   }
 
@@ -399,6 +401,7 @@ class DashboardBrowserTest {
     long height = (Long) js.executeScript("return window.innerHeight");
     long page = (Long) js.executeScript("return document.documentElement.scrollHeight");
     if (page > height) viewport((int) width, (int) page);
+    js.executeScript("window.scrollTo(0, 0)");
     File shot = browser.getScreenshotAs(OutputType.FILE);
     Files.copy(shot.toPath(), SCREENSHOTS.resolve(name + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     browser.manage().window().setSize(window);

@@ -4,7 +4,14 @@ import { h } from './dom.js';
 import { countdown, STATE_LABELS } from './format.js';
 
 export function badge(state) {
-  return h('span', { class: `badge ${state}`, 'data-state': state }, STATE_LABELS[state] ?? state);
+  return paintBadge(h('span'), state);
+}
+
+function paintBadge(el, state) {
+  el.className = `badge ${state}`;
+  el.dataset.state = state;
+  el.textContent = STATE_LABELS[state] ?? state;
+  return el;
 }
 
 /** What the session is waiting for, as text; empty when nothing is due. */
@@ -24,7 +31,7 @@ export function keepCurrent(initial, elements, onChange = () => {}) {
   let session = initial;
   const controller = new AbortController();
   const paint = () => {
-    elements.badge.replaceWith(elements.badge = badge(session.state));
+    paintBadge(elements.badge, session.state);
     elements.due.textContent = due(session);
   };
   paint();
