@@ -37,6 +37,7 @@ import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -101,23 +102,23 @@ class DashboardBrowserTest {
 
   /**
    * A month so far: a committed grant, on-demand on with a limit, three of the owner's sessions
-   * charged 1, 2 and 3 s with containers of two images, and one of the member's.
+   * charged 1, 2 and 3 s with containers of two images, and three of the member's.
    */
   private static void seed() {
     assertEquals(201, api.post("/v1/orgs/" + ORG + "/grants", OP, "{\"seconds\": 20, \"kind\": \"committed\"}").status());
     assertEquals(200, api.put("/v1/orgs/" + ORG + "/settings", owner,
         "{\"maxSessionsPerUser\": 3, \"onDemandEnabled\": true, \"monthlyLimitCents\": 2500}").status());
     List<String> mine = List.of(start(owner), start(owner), start(owner));
-    String hers = start(member);
+    List<String> hers = List.of(start(member), start(member), start(member));
     containers(mine.get(0), "nginx:1.27", "nginx:1.27", "redis:7");
     containers(mine.get(1), "nginx:1.27");
-    containers(hers, "postgres:16");
+    containers(hers.get(0), "postgres:16");
     for (int i = 0; i < mine.size(); i++) stopAfter(mine.get(i), owner, i + 1);
-    stopAfter(hers, member, 1);
+    for (String session : hers) stopAfter(session, member, 1);
     Await.until(Duration.ofSeconds(30), () -> api.get("/v1/orgs/" + ORG + "/audit", owner).json(),
-        audit -> audit.path("ok").asBoolean() && audit.path("sessions").asInt() == 4, "the ledger to catch up");
+        audit -> audit.path("ok").asBoolean() && audit.path("sessions").asInt() == 6, "the ledger to catch up");
     Await.until(Duration.ofSeconds(30), () -> usage(owner),
-        u -> u.path("activeSessions").isEmpty() && u.path("sessions").path("count").asInt() == 4, "the index to catch up");
+        u -> u.path("activeSessions").isEmpty() && u.path("sessions").path("count").asInt() == 6, "the index to catch up");
   }
 
   private static String start(String token) {
@@ -166,7 +167,7 @@ class DashboardBrowserTest {
     assertEquals(u.at("/onDemand/cents").asLong(), figure("on-demand-cents"));
     assertEquals(2500, figure("monthly-limit-cents"));
     assertEquals("$25.00", text(By.cssSelector("[data-figure=monthly-limit-cents]")));
-    assertFigure("sessions-count", 4, false);
+    assertFigure("sessions-count", 6, false);
     assertFigure("sessions-billable", u.at("/sessions/billableSeconds").asLong(), true);
     assertFigure("my-total", u.at("/mySessions/totalSeconds").asLong(), true);
     assertTrue(u.at("/mySessions/totalSeconds").asLong() >= 6, u.toString());
@@ -201,9 +202,10 @@ class DashboardBrowserTest {
   @Order(2)
   void activityPagesAndFiltersByUser() throws IOException {
     go("activity");
-    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("[data-table=activity] tbody tr[data-session]"), 4));
+    By rowsShown = By.cssSelector("[data-table=activity] tbody tr[data-session]");
+    wait.until(ExpectedConditions.numberOfElementsToBe(rowsShown, 6));
     JsonNode page = api.get("/v1/orgs/" + ORG + "/activity", owner).json();
-    List<WebElement> rows = browser.findElements(By.cssSelector("[data-table=activity] tbody tr"));
+    List<WebElement> rows = browser.findElements(rowsShown);
     for (int i = 0; i < rows.size(); i++) {
       JsonNode row = page.get("sessions").get(i);
       assertEquals(row.get("id").asText(), rows.get(i).getAttribute("data-session"));
@@ -215,10 +217,24 @@ class DashboardBrowserTest {
     assertLabelled();
     screenshot("activity");
 
+    new Select(browser.findElement(By.id("activity-size"))).selectByValue("5");
+    wait.until(ExpectedConditions.numberOfElementsToBe(rowsShown, 5));
+    WebElement older = browser.findElement(By.xpath("//button[contains(., 'Older')]"));
+    WebElement newer = browser.findElement(By.xpath("//button[contains(., 'Newer')]"));
+    assertFalse(newer.isEnabled());
+    older.click();
+    wait.until(ExpectedConditions.numberOfElementsToBe(rowsShown, 1));
+    assertEquals(page.at("/sessions/5/id").asText(), browser.findElement(rowsShown).getAttribute("data-session"));
+    assertFalse(older.isEnabled(), "the last page");
+    newer.click();
+    wait.until(ExpectedConditions.numberOfElementsToBe(rowsShown, 5));
+    assertEquals(page.at("/sessions/0/id").asText(), browser.findElement(rowsShown).getAttribute("data-session"));
+
     WebElement user = browser.findElement(By.id("activity-user"));
     user.sendKeys("alice", Keys.ENTER);
-    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("[data-table=activity] tbody tr[data-session]"), 1));
-    assertEquals("alice", browser.findElement(By.cssSelector("[data-table=activity] tbody td:nth-child(2)")).getText());
+    wait.until(ExpectedConditions.numberOfElementsToBe(rowsShown, 3));
+    assertTrue(browser.findElements(By.cssSelector("[data-table=activity] tbody td:nth-child(2)")).stream()
+        .allMatch(cell -> cell.getText().equals("alice")));
   }
 
   @Test
@@ -318,7 +334,7 @@ class DashboardBrowserTest {
     browser.findElement(By.id("sign-out")).click();
     signIn(member);
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("[data-figure=sessions-count]")));
-    assertEquals(1, figure("sessions-count"), "a member's own sessions");
+    assertEquals(3, figure("sessions-count"), "a member's own sessions");
     assertEquals(usage(member).at("/mySessions/totalSeconds").asLong(), figure("my-total"));
     List<String> pages = browser.findElements(By.cssSelector("#nav a")).stream()
         .filter(WebElement::isDisplayed).map(WebElement::getText).toList();
@@ -329,7 +345,7 @@ class DashboardBrowserTest {
       assertTrue(browser.findElements(By.cssSelector("form.settings, #audit-month")).isEmpty());
     }
     go("activity");
-    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("[data-table=activity] tbody tr[data-session]"), 1));
+    wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("[data-table=activity] tbody tr[data-session]"), 3));
     assertTrue(browser.findElements(By.id("activity-user")).isEmpty(), "no user filter for members");
     screenshot("member-activity");
   }

@@ -2,13 +2,14 @@ import { get, query } from './api.js';
 import { h } from './dom.js';
 import { duration, instant, shortId } from './format.js';
 
-const PAGE_SIZE = 20;
+const PAGE_SIZES = [5, 20, 50, 100];
 
 export function render(root, { org, owner }) {
   // Cursors of the pages seen so far, so "Newer" can go back without the API paging backwards.
   let cursors = [null];
   let next = null;
   let user = '';
+  let pageSize = 20;
 
   const status = h('p', { role: 'status', class: 'muted' });
   const body = h('tbody');
@@ -25,7 +26,7 @@ export function render(root, { org, owner }) {
     status.classList.remove('error');
     try {
       const page = await get(`/v1/orgs/${encodeURIComponent(org)}/activity${query({
-        limit: PAGE_SIZE, cursor: cursors[cursors.length - 1], user,
+        limit: pageSize, cursor: cursors[cursors.length - 1], user,
       })}`);
       next = page.nextCursor;
       body.replaceChildren(...page.sessions.map((r) => h('tr', { 'data-session': r.id },
@@ -54,6 +55,12 @@ export function render(root, { org, owner }) {
     load();
   });
 
+  const size = h('select', { id: 'activity-size', name: 'size', onchange: () => {
+    pageSize = Number(size.value);
+    cursors = [null];
+    load();
+  } }, PAGE_SIZES.map((n) => h('option', { value: n, selected: n === pageSize }, String(n))));
+
   root.append(h('h1', {}, 'Recent activity'));
   if (owner) {
     const input = h('input', { id: 'activity-user', name: 'user', type: 'text', autocomplete: 'off', spellcheck: 'false' });
@@ -66,6 +73,7 @@ export function render(root, { org, owner }) {
     h('div', { class: 'field' }, h('label', { for: 'activity-user' }, 'User (empty: everyone)'), input),
     h('button', { type: 'submit' }, 'Filter')));
   }
-  root.append(status, table, h('div', { class: 'pager' }, newer, older));
+  root.append(status, table, h('div', { class: 'pager' }, newer, older,
+    h('label', { for: 'activity-size' }, 'Sessions per page'), size));
   load();
 }
