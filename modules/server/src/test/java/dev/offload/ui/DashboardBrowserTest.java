@@ -154,6 +154,8 @@ class DashboardBrowserTest {
     screenshot("sign-in");
     signIn("not-a-token");
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("token-error"), "unknown or revoked"));
+    signIn(OP);
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("token-error"), "not the operator token"));
     signIn(owner);
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("[data-figure=committed-used]")));
     assertEquals("olivia · acme · owner", text(By.id("who-name")));
@@ -290,12 +292,17 @@ class DashboardBrowserTest {
   @Test
   @Order(5)
   void liveBadgesFollowTheEventStreamAndStopEndsTheSession() throws IOException {
+    go("overview");
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("[data-empty=active]")));
     var started = api.post("/v1/sessions", owner, "{\"idleTimeoutSeconds\": 10}");
     assertEquals(201, started.status(), started.body());
     String id = started.json().get("id").asText();
-    go("overview");
     By row = By.cssSelector("[data-session='" + id + "']");
-    wait.until(ExpectedConditions.presenceOfElementLocated(row));
+    // The overview lists what the session index holds, which follows the journal within a second.
+    wait.until(d -> {
+      d.findElement(By.xpath("//button[.='Refresh']")).click();
+      return !d.findElements(row).isEmpty();
+    });
     ((JavascriptExecutor) browser).executeScript("window.notReloaded = true");
 
     By state = By.cssSelector("[data-session='" + id + "'] .badge");

@@ -101,8 +101,10 @@ function active(usage, owner, stops) {
 export function render(root, { org, owner }) {
   const stops = [];
   let left = false;
-  const status = h('p', { class: 'muted', role: 'status' }, 'Loading…');
-  root.append(h('h1', {}, `Overview of ${org}`), status);
+  const status = h('span', { class: 'muted', role: 'status' }, 'Loading…');
+  // Shown again from scratch: new figures, and live sessions started since.
+  const refresh = h('button', { type: 'button', class: 'quiet', onclick: () => window.dispatchEvent(new HashChangeEvent('hashchange')) }, 'Refresh');
+  root.append(h('h1', {}, `Overview of ${org}`), h('p', { class: 'actions' }, status, refresh));
   Promise.all([get(`/v1/orgs/${encodeURIComponent(org)}/usage`), get(`/v1/orgs/${encodeURIComponent(org)}/settings`)])
     .then(([usage, settings]) => {
       if (left) return;

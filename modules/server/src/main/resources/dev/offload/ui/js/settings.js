@@ -28,6 +28,7 @@ function valueOf(field, input) {
 export function render(root, { org }) {
   const inputs = {};
   const errors = {};
+  let current = null;
   const status = h('p', { role: 'status', class: 'muted' }, 'Loading…');
   const form = h('form', { class: 'card narrow settings', novalidate: true, 'aria-label': 'Settings' });
 
@@ -49,6 +50,7 @@ export function render(root, { org }) {
   form.append(classes, h('div', { class: 'actions' }, save, status));
 
   const show = (settings) => {
+    current = settings;
     for (const field of FIELDS) {
       const value = settings[field.name];
       if (field.kind === 'switch') inputs[field.name].checked = value;
@@ -69,6 +71,11 @@ export function render(root, { org }) {
     clearErrors();
     const body = {};
     for (const field of FIELDS) body[field.name] = valueOf(field, inputs[field.name]);
+    if (current?.offloadEnabled && body.offloadEnabled === false
+        && !window.confirm(`Turning Offload off ends every live session of ${org} now. Turn it off?`)) {
+      status.textContent = 'Not saved.';
+      return;
+    }
     save.disabled = true;
     status.textContent = 'Saving…';
     try {
