@@ -310,6 +310,8 @@ class DashboardBrowserTest {
     assertEquals("grace period", text(state));
     assertTrue(text(By.cssSelector("[data-session='" + id + "'] .due")).matches("idle in 0:(0\\d|10)"));
     screenshot("overview-live");
+    wait.until(ExpectedConditions.attributeContains(By.cssSelector("[data-session='" + id + "'] .due"), "class", "soon"));
+    assertEquals("grace-period", browser.findElement(state).getAttribute("data-state"), "warned before it goes idle");
     wait.until(ExpectedConditions.attributeToBe(state, "data-state", "idle"));
     assertTrue(text(By.cssSelector("[data-session='" + id + "'] .due")).matches("wiped in \\d+:\\d\\d"));
 

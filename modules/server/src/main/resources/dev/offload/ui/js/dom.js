@@ -25,8 +25,3 @@ export function h(tag, attrs, ...children) {
 export function s(tag, attrs, ...children) {
   return build(document.createElementNS(SVG, tag), attrs, children);
 }
-
-export function clear(el) {
-  el.replaceChildren();
-  return el;
-}

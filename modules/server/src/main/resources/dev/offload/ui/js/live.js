@@ -33,6 +33,7 @@ export function keepCurrent(initial, elements, onChange = () => {}) {
   const paint = () => {
     paintBadge(elements.badge, session.state);
     elements.due.textContent = due(session);
+    elements.due.classList.remove('soon');
   };
   paint();
   const timer = setInterval(() => {
@@ -44,7 +45,8 @@ export function keepCurrent(initial, elements, onChange = () => {}) {
       paint();
       onChange(session);
     } else if (event === 'warning') {
-      elements.due.textContent = due(session);
+      // The server's notice that the deadline is near (60 s, or half the period, before it).
+      elements.due.classList.add('soon');
     }
   }, controller.signal).catch((e) => {
     elements.due.textContent = `no live updates: ${e.message}`;
