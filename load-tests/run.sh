@@ -13,7 +13,8 @@
 #
 # P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
 # embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
-# BENCH_GET_RATE (2000), BENCH_ROUNDS (3).
+# BENCH_GET_RATE (2000), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
+# plain-insert baseline of P1 after each round). BENCH_RESULTS replaces the results directory.
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -85,7 +86,7 @@ fi
 bench() { java -cp "$jar" dev.offload.loadtests.TunnelBenchmark "$@"; }
 
 stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
-results="$here/results/$stamp"
+results="${BENCH_RESULTS:-$here/results/$stamp}"
 mkdir -p "$results"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
 chmod 700 "$tmp"
@@ -173,6 +174,7 @@ CONF
     --jdbc-url "jdbc:postgresql://127.0.0.1:${ports[2]}/postgres" --out "$results" --targets "$api_targets" \
     --rounds "${BENCH_ROUNDS:-3}" --workers "${BENCH_WORKERS:-100}" --seconds "${BENCH_SECONDS:-60}" \
     --warmup "${BENCH_WARMUP_SECONDS:-10}" --get-rate "${BENCH_GET_RATE:-2000}" --pool "$pool" \
+    --insert-seconds "${BENCH_INSERT_SECONDS:-10}" \
     2> >(tee "$results/api.log" >&2)
   stop_pid "$api_server_pid" 30
   api_server_pid=""

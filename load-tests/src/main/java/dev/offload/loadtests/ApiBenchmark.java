@@ -47,7 +47,8 @@ import java.util.concurrent.locks.LockSupport;
  * </ul>
  *
  * <p>{@code ApiBenchmark --url U --operator-token T --jdbc-url J --out DIR [--targets p1,p2,p4,p10]
- * [--rounds 3] [--workers 100] [--seconds 60] [--warmup 10] [--get-rate 2000] [--pool 200]}
+ * [--rounds 3] [--workers 100] [--seconds 60] [--warmup 10] [--get-rate 2000] [--pool 200]
+ * [--insert-seconds 10]}
  */
 public final class ApiBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -112,7 +113,7 @@ public final class ApiBenchmark {
       Map<Double, Long> lagBefore = lagBuckets();
       for (int round = 1; round <= rounds; round++) {
         LifecycleRound result = lifecycles(tokens, warmup, seconds);
-        double inserts = targets.contains("p1") ? plainInserts(Duration.ofSeconds(10)) : Double.NaN;
+        double inserts = targets.contains("p1") ? plainInserts(Duration.ofSeconds(number("insert-seconds", 10))) : Double.NaN;
         Duration warmAgain = waitForWarmPool(pool, Duration.ofMinutes(2));
         log("round %d: %.1f lifecycles/s, %d errors, journal %.0f rows/s, plain inserts %.0f/s, start→active p50 %.0f ms p99 %.0f ms, pool warm again after %d ms",
             round, result.perSecond(), result.errors(), result.journalRowsPerSecond(), inserts,
