@@ -37,7 +37,7 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>P2: full lifecycles per second (create → active → stop → terminated; the pool wipes the
  *       runner and warms it again before it is leased once more), closed loop, one user per
- *       worker;
+ *       worker, waiting for the runner on the session's event stream like {@code offload start};
  *   <li>P10: the node's own ledger-lag histogram (event → ledger row) over the same rounds;
  *   <li>P1: journal rows written per second during those rounds ÷ one-row-insert transactions
  *       per second of a plain JDBC loop (as many connections as the journal's pool) on the same
@@ -228,26 +228,33 @@ public final class ApiBenchmark {
   }
 
   /**
-   * Starts a session and returns its id once its runner is verified: {@code active}, or already
-   * {@code grace-period}, since a session without tunnel traffic leaves active at once.
+   * Starts a session and returns its id once its runner is verified ({@code active}, or already
+   * {@code grace-period}, since a session without tunnel traffic leaves active at once), waiting
+   * on the session's event stream as {@code offload start} does.
    */
   private String startSession(String token) throws IOException, InterruptedException {
     JsonNode session = send(token, "POST", "/v1/sessions", "{}");
     String id = session.path("id").asText();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    // Polled the way a client without an event stream would: every 10 ms.
-    while (session.path("state").asText().equals("provisioning")) {
-      if (System.nanoTime() > deadline) {
-        send(token, "DELETE", "/v1/sessions/" + id, null);
-        throw new IllegalStateException("session " + id + " still provisioning after 30 s");
-      }
-      Thread.sleep(10);
-      session = send(token, "GET", "/v1/sessions/" + id, null);
-    }
+    if (session.path("state").asText().equals("provisioning")) session = firstStateAfterProvisioning(token, id);
     if (session.path("state").asText().equals("terminated")) {
       throw new IllegalStateException("session " + id + " ended while provisioning: " + session.path("terminationReason").asText());
     }
     return id;
+  }
+
+  private JsonNode firstStateAfterProvisioning(String token, String id) throws IOException, InterruptedException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(url + "/v1/sessions/" + id + "/events"))
+        .header("Authorization", "Bearer " + token).timeout(REQUEST_TIMEOUT).GET().build();
+    HttpResponse<java.util.stream.Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
+    try (java.util.stream.Stream<String> lines = response.body()) {
+      if (response.statusCode() != 200) throw new IllegalStateException("events of " + id + " answered " + response.statusCode());
+      for (String line : (Iterable<String>) lines::iterator) {
+        if (!line.startsWith("data:{\"id\"")) continue;
+        JsonNode state = JSON.readTree(line.substring("data:".length()));
+        if (!state.path("state").asText().equals("provisioning")) return state;
+      }
+    }
+    throw new IllegalStateException("the event stream of " + id + " ended while it was provisioning");
   }
 
   // ---- P4 ----
