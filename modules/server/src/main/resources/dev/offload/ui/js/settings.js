@@ -14,7 +14,7 @@ const FIELDS = [
   { name: 'onDemandEnabled', kind: 'switch', label: 'On-demand usage',
     hint: 'Charge by the hour once the committed time is used up, instead of stopping sessions.' },
   { name: 'monthlyLimitCents', kind: 'number', label: 'Monthly on-demand limit (cents)',
-    hint: 'Empty keeps the current limit.' },
+    hint: 'Empty: no limit.' },
 ];
 
 /** An integer as typed becomes a number; anything else is sent as text for the server to refuse. */
