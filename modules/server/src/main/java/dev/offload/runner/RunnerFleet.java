@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the pool works with on this node: the configured providers, the SSH connections and
@@ -24,6 +25,7 @@ import java.util.concurrent.Executor;
 public final class RunnerFleet implements AutoCloseable {
 
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
+  private static final int POOL_ATTEMPTS = 4;
 
   private final FleetSettings settings;
   private final Map<String, RunnerProvider> providers;
@@ -160,9 +162,22 @@ public final class RunnerFleet implements AutoCloseable {
     if (runner != null) {
       return CompletableFuture.completedFuture(Optional.of(runner));
     }
+    return askPool(runnerId, pool, system, POOL_ATTEMPTS);
+  }
+
+  /**
+   * While the pool's node fails over (about 20 s) the pool does not answer: asking again, for
+   * longer than a failover takes, keeps a session from ending as if its runner had failed.
+   */
+  private CompletionStage<Optional<RunnerInfo>> askPool(
+      String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system, int attempts) {
     return AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
             pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
-        .thenApply(found -> Optional.ofNullable(found.runner()));
+        .thenApply(found -> Optional.ofNullable(found.runner()))
+        .exceptionallyCompose(failure -> attempts > 1
+                && (failure instanceof TimeoutException || failure.getCause() instanceof TimeoutException)
+            ? askPool(runnerId, pool, system, attempts - 1)
+            : CompletableFuture.failedFuture(failure));
   }
 
   /** The pool left this node (handed over to another one): what it knew may go stale here. */
