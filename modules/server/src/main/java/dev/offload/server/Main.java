@@ -46,7 +46,8 @@ public final class Main {
       System.err.println("offload-server postgres runs the embedded PostgreSQL; unset OFFLOAD_DB_URL");
       System.exit(2);
     }
-    Database database = Database.start(config);
+    // One connection of its own is enough to migrate; the connections are the nodes'.
+    Database database = Database.start(ConfigFactory.parseString("offload.db.pool-size = 1").withFallback(config));
     Runtime.getRuntime().addShutdownHook(new Thread(database::close, "postgres-stop"));
     System.out.println("PostgreSQL is ready for the nodes: " + database.jdbcUrl()
         + " (user " + database.user() + ")");
