@@ -4,6 +4,7 @@
 #   deploy/local/cluster.sh start N [--jdbc-url URL] [--base-port P] [--runners R]
 #   deploy/local/cluster.sh status      one line per node: index pid http-port state
 #   deploy/local/cluster.sh stop
+#   deploy/local/cluster.sh restart I   node I leaves gracefully, starts again, and is ready
 #
 # Node i serves HTTP on P+i-1 (default P = 8081), Akka remoting on P+100+i-1 and Akka Management
 # (bootstrap, probes) on P+200+i-1; the nodes find each other by cluster bootstrap with config
@@ -21,7 +22,7 @@ state="$dir/cluster.state"
 ready_timeout="${OFFLOAD_LOCAL_CLUSTER_TIMEOUT:-180}"
 
 usage() {
-  echo "usage: cluster.sh start N [--jdbc-url URL] [--base-port P] [--runners R] | status | stop" >&2
+  echo "usage: cluster.sh start N [--jdbc-url URL] [--base-port P] [--runners R] | status | stop | restart I" >&2
   exit 2
 }
 
@@ -154,8 +155,28 @@ CONF
   echo "operator token in $dir/operator-token; logs in $dir"
 }
 
+# One node of a running cluster, as a rolling restart does it: leave (shards, singletons and
+# tunnels handed over), start again with the same configuration, wait until it is ready.
+restart() {
+  [ $# -eq 1 ] && [[ "$1" =~ ^[1-9][0-9]*$ ]] || usage
+  local line
+  line="$(entries node | awk -v i="$1" '$2 == i')"
+  [ -n "$line" ] || { echo "no node $1 in $state" >&2; exit 1; }
+  local pid port
+  pid="$(echo "$line" | awk '{print $3}')"
+  port="$(echo "$line" | awk '{print $4}')"
+  stop_pid "$pid" 40
+  OFFLOAD_CONFIG="$dir/node-$1.conf" OFFLOAD_DATA_DIR="$dir/node-$1" \
+    nohup "$home/bin/offload-server" >> "$dir/node-$1.log" 2>&1 &
+  local started=$!
+  sed -i "s/^node $1 $pid $port\$/node $1 $started $port/" "$state"
+  wait_for "node $1 ready on port $port" "$ready_timeout" ready "$port"
+  echo "$1 $started $port ready"
+}
+
 case "${1:-}" in
   start) shift; start "$@" ;;
+  restart) shift; restart "$@" ;;
   status) status ;;
   stop) stop_all ;;
   *) usage ;;
