@@ -28,7 +28,8 @@ public final class Main {
       System.exit(AuditCommand.run(java.util.List.of(args).subList(1, args.length), config));
     }
     if (args.length > 0) {
-      System.err.println("usage: offload-server [migrate | postgres]");
+      System.err.println("usage: offload-server [migrate]");
+      System.err.println("       offload-server postgres");
       System.err.println("       " + AuditCommand.USAGE.substring("usage: ".length()));
       System.exit(2);
     }
