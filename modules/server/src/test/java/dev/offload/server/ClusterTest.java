@@ -134,9 +134,19 @@ class ClusterTest {
     assertTrue(ending.stream().anyMatch(s -> moved.contains(s.id())) && kept.stream().anyMatch(s -> moved.contains(s.id())),
         "sessions of both kinds on the leaving node " + moved);
     Map<String, String> leasesBefore = leases(survivor);
+    Started tunnelled = kept.get(0);
+    TunnelClient open = TunnelClient.connect(cluster.node(pool).server().url(), tunnelled.id(), tunnelled.token(), false);
+    Await.until(WAIT, () -> api(survivor).get("/v1/sessions/" + tunnelled.id(), tunnelled.token()).json(),
+        s -> s.path("openConnections").asInt() == 1, "the tunnel counted by its session");
 
     long leaving = System.nanoTime();
     cluster.leave(pool);
+
+    // The leaving node drained its tunnel: 1001 after an error message, and the session knows it is gone.
+    assertEquals(1001, open.closeCode.get(30, TimeUnit.SECONDS));
+    assertTrue(open.texts().stream().anyMatch(t -> t.contains("\"unavailable\"")), open.texts().toString());
+    Await.until(WAIT, () -> api(survivor).get("/v1/sessions/" + tunnelled.id(), tunnelled.token()).json(),
+        s -> s.path("openConnections").asInt() == 0, "the drained tunnel uncounted");
 
     for (Started s : kept) {
       Response read = Await.until(WAIT, () -> api(survivor).get("/v1/sessions/" + s.id(), s.token()),

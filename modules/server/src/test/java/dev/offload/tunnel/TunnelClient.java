@@ -106,7 +106,7 @@ public final class TunnelClient implements WebSocket.Listener {
     return kept.toByteArray();
   }
 
-  List<String> texts() {
+  public List<String> texts() {
     return texts;
   }
 
