@@ -47,6 +47,8 @@ class ClusterTest {
   /** How late a deadline may fire: the entity's timer plus the move of its shard. */
   private static final Duration LATENESS = Duration.ofSeconds(4);
 
+  private static final String RELEASE = "1.4.2";
+
   private TestEngine engine;
   private TestCluster cluster;
   private String org;
@@ -54,8 +56,9 @@ class ClusterTest {
   @BeforeAll
   void start() throws Exception {
     engine = TestEngine.tcp();
-    cluster = TestCluster.start(3, 40, engine.target(),
-        "offload.session.preservation-window = " + PRESERVATION.toSeconds() + "s");
+    cluster = TestCluster.start(3, 40, engine.target(), String.join("\n",
+        "offload.session.preservation-window = " + PRESERVATION.toSeconds() + "s",
+        "offload.cluster.app-version = \"" + RELEASE + "\""));
     org = "org-" + UUID.randomUUID().toString().substring(0, 8);
     Response created = api(0).post("/v1/orgs", TestServer.OPERATOR_TOKEN, "{\"id\":\"" + org + "\",\"name\":\"Acme\"}");
     assertEquals(201, created.status(), created.body());
@@ -65,6 +68,17 @@ class ClusterTest {
   void stop() throws Exception {
     if (cluster != null) cluster.close();
     engine.close();
+  }
+
+  @Test
+  @Order(0)
+  void everyNodeAnnouncesItsRelease() {
+    for (int node = 0; node < cluster.size(); node++) {
+      var members = akka.cluster.typed.Cluster.get(cluster.node(node).server().system()).state().getMembers();
+      for (akka.cluster.Member member : members) {
+        assertEquals(akka.util.Version.apply(RELEASE), member.appVersion(), member.toString());
+      }
+    }
   }
 
   @Test
