@@ -149,7 +149,7 @@ public final class OffloadServer implements AutoCloseable {
    * {@code offload.cluster.app-version}, else the product version; a development build without a
    * manifest counts as 0.0.0, Akka's own default.
    */
-  static String appVersion(Config config) {
+  private static String appVersion(Config config) {
     String configured = config.getString("offload.cluster.app-version");
     if (!configured.isEmpty()) {
       return configured;
