@@ -118,8 +118,10 @@ public final class RunnerHost implements AutoCloseable {
       }
       options.put(args[i], args[i + 1]);
     }
-    if (!options.containsKey("--dir")) {
+    if (!options.containsKey("--dir") || !options.get("--runners").matches("[1-9][0-9]{0,3}")
+        || !options.get("--min-warm").matches("[0-9]{1,4}")) {
       System.err.println(USAGE);
+      System.err.println("--runners is a number from 1 to 9999, --min-warm one from 0");
       System.exit(2);
     }
     Path dir = Path.of(options.get("--dir")).toAbsolutePath();
