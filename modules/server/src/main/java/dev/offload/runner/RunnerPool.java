@@ -3,6 +3,7 @@ package dev.offload.runner;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -200,7 +201,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   @Override
   public SignalHandler<RunnerPoolState> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .onSignal(PostStop.instance(), state -> fleet.forgetAll())
+        .build();
   }
 
   /**

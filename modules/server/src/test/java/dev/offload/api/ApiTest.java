@@ -76,6 +76,7 @@ class ApiTest {
     assertEquals(200, api.get("/health/alive", null).status());
     Response ready = Await.until(Duration.ofSeconds(10), () -> api.get("/health/ready", null), r -> r.status() == 200, "ready");
     assertEquals(true, ready.json().path("checks").path("database").asBoolean());
+    assertEquals(true, ready.json().path("checks").path("journal").asBoolean());
     assertFalse(api.get("/version", null).json().path("version").asText().isEmpty());
     api.get("/v1/sessions", "nope");
     String metrics = api.get("/metrics", null).body();
