@@ -9,13 +9,15 @@
 #   P8  events the billing audit replays per second ÷ rows per second of a plain JDBC scan
 #       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
 #
-#   gatling  the Gatling session-lifecycle simulation (load-tests/gatling) against the same node
+#   gatling  the Gatling session-lifecycle simulation (load-tests/gatling) against the same node,
+#            then against a 3-node local cluster (deploy/local/cluster.sh), side by side
 #
 #   load-tests/run.sh [p1|p2|p4|p6|p7|p8|p10|gatling|all]...     (default: all)
 #
 # P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
 # embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
-# BENCH_GET_RATE (2000), BENCH_GATLING_USERS (50), BENCH_GATLING_SECONDS (60), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
+# BENCH_GET_RATE (2000), BENCH_GATLING_USERS (50), BENCH_GATLING_SECONDS (60), BENCH_GATLING_CLUSTER
+# (1; 0 skips the 3-node run), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
 # plain-insert baseline of P1 after each round). BENCH_RESULTS replaces the results directory.
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
@@ -94,7 +96,7 @@ mkdir -p "$results"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
 chmod 700 "$tmp"
 
-bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""; api_server_pid=""
+bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""; api_server_pid=""; cluster_started=false
 cli() {
   env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
     ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
@@ -126,6 +128,7 @@ cleanup() {
   stop_pid "$sshd_pid" 5
   stop_pid "$server_pid" 30
   stop_pid "$api_server_pid" 30
+  $cluster_started && OFFLOAD_LOCAL_CLUSTER_DIR="$tmp/cluster" "$home/deploy/local/cluster.sh" stop >/dev/null 2>&1
   rm -rf "$tmp"
   [ $status -ne 0 ] && echo "failed (exit $status); logs in $results" >&2
   exit $status
@@ -191,10 +194,39 @@ if $gatling; then
     io.gatling.app.Gatling --simulation dev.offload.gatling.LifecycleSimulation \
     --results-folder "$results/gatling-1-node" >"$results/gatling-1-node.log" 2>&1 \
     || { echo "Gatling failed (see $results/gatling-1-node.log)" >&2; exit 1; }
+  stop_pid "$api_server_pid" 30; api_server_pid=""
+  # The same simulation against three nodes (deploy/local/cluster.sh, its runners in a runner-host
+  # process), the virtual users spread over the nodes; BENCH_GATLING_CLUSTER=0 skips it.
+  if [ "${BENCH_GATLING_CLUSTER:-1}" != 0 ]; then
+    base=""
+    for _ in $(seq 1 50); do
+      candidate=$((20000 + RANDOM % 20000)); taken=false
+      for offset in 0 1 2 100 101 102 200 201 202 300; do listening $((candidate + offset)) && taken=true; done
+      $taken || { base=$candidate; break; }
+    done
+    [ -n "$base" ] || { echo "found no free ports for a local cluster" >&2; exit 1; }
+    cluster_env=(OFFLOAD_LOCAL_CLUSTER_DIR="$tmp/cluster" OFFLOAD_OPERATOR_TOKEN="$operator_token"
+      OFFLOAD_RUNNER_HEALTH_COMMAND=true OFFLOAD_RUNNER_WIPE_COMMAND=true)
+    echo "Gatling: starting a 3-node cluster on ports $base.. with $pool runners..." >&2
+    cluster_started=true
+    env "${cluster_env[@]}" "$home/deploy/local/cluster.sh" start 3 --base-port "$base" --runners "$pool" \
+      >"$results/cluster.log" 2>&1 || { echo "the cluster did not start (see $results/cluster.log)" >&2; exit 1; }
+    java --add-opens java.base/java.lang=ALL-UNNAMED \
+      -Doffload.urls="http://127.0.0.1:$base,http://127.0.0.1:$((base + 1)),http://127.0.0.1:$((base + 2))" \
+      -Doffload.operatorToken="$operator_token" -Doffload.users="${BENCH_GATLING_USERS:-50}" \
+      -Doffload.seconds="${BENCH_GATLING_SECONDS:-60}" -cp "$gatling_cp" \
+      io.gatling.app.Gatling --simulation dev.offload.gatling.LifecycleSimulation \
+      --results-folder "$results/gatling-3-nodes" >"$results/gatling-3-nodes.log" 2>&1 \
+      || { echo "Gatling failed against the cluster (see $results/gatling-3-nodes.log)" >&2; exit 1; }
+    env "${cluster_env[@]}" "$home/deploy/local/cluster.sh" stop >>"$results/cluster.log" 2>&1 || true
+    cluster_started=false
+    cp -r "$tmp/cluster" "$results/cluster-logs" 2>/dev/null || true
+  fi
   {
     echo "| set-up | request | count | failed | req/s | p50 ms | p95 ms | p99 ms |"
     echo "|---|---|---|---|---|---|---|---|"
     java -cp "$gatling_cp" dev.offload.gatling.GatlingSummary "$results/gatling-1-node" "1 node"
+    [ -d "$results/gatling-3-nodes" ] && java -cp "$gatling_cp" dev.offload.gatling.GatlingSummary "$results/gatling-3-nodes" "3 nodes"
   } >"$results/gatling.md"
   cat "$results/gatling.md"
 fi
