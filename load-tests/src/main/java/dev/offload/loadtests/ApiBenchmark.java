@@ -42,8 +42,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>P1: journal rows written per second during those rounds ÷ one-row-insert transactions
  *       per second of a plain JDBC loop (as many connections as the journal's pool) on the same
  *       PostgreSQL, measured right after each round;
- *   <li>P4: {@code GET /v1/sessions/{id}} at a constant request rate, latency measured from the
- *       moment each request was due (so a stall counts against every request it delayed).
+ *   <li>P4: {@code GET /v1/sessions/{id}} at a constant request rate over a fixed number of
+ *       connections, latency measured from the moment each request was due (so a stall counts
+ *       against every request it delayed).
  * </ul>
  *
  * <p>{@code ApiBenchmark --url U --operator-token T --jdbc-url J --out DIR [--targets p1,p2,p4,p10]
@@ -53,6 +54,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class ApiBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** Connections the P4 load uses, like a fleet of clients with keep-alive. */
+  private static final int GET_CONNECTIONS = 64;
 
   private final Map<String, String> options;
   private final HttpClient http;
@@ -261,36 +264,49 @@ public final class ApiBenchmark {
 
   record GetRound(double p50Millis, double p99Millis, double maxMillis, long errors, long sent) {}
 
+  /**
+   * {@code perSecond} requests a second on {@value #GET_CONNECTIONS} kept-alive connections: each
+   * request has a due time on a fixed schedule and its latency counts from then, so a stall is
+   * charged to every request it delayed, not hidden by sending fewer (coordinated omission).
+   */
   private GetRound constantRateGets(String token, String session, int perSecond, int warmupSeconds, int seconds) throws Exception {
     HttpRequest request = HttpRequest.newBuilder(URI.create(url + "/v1/sessions/" + session))
         .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(5)).GET().build();
     long intervalNanos = 1_000_000_000L / perSecond;
-    long start = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
-    long total = (long) perSecond * seconds;
     long warmupRequests = (long) perSecond * warmupSeconds;
+    long total = (long) perSecond * seconds;
+    long first = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
     long[] latencies = new long[(int) total];
+    AtomicLong next = new AtomicLong();
     LongAdder errors = new LongAdder();
-    CountDownLatch answered = new CountDownLatch((int) total);
-    long first = start - warmupRequests * intervalNanos;
-    sleepUntil(first);
-    // Sends every request that is due, then parks briefly: spinning would take one of the two
-    // cores the node under test needs.
-    for (long i = 0; i < warmupRequests + total; ) {
-      long now = System.nanoTime();
-      for (; i < warmupRequests + total && first + i * intervalNanos <= now; i++) {
-        long due = first + i * intervalNanos;
-        long index = i - warmupRequests;
-        http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, failure) -> {
-          if (index < 0) return;
-          latencies[(int) index] = System.nanoTime() - due;
-          if (failure != null || response.statusCode() != 200) errors.increment();
-          answered.countDown();
-        });
-      }
-      LockSupport.parkNanos(200_000);
+    ExecutorService senders = Executors.newFixedThreadPool(GET_CONNECTIONS);
+    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
+    for (int i = 0; i < GET_CONNECTIONS; i++) {
+      senders.execute(() -> {
+        for (long n; (n = next.getAndIncrement()) < warmupRequests + total; ) {
+          long due = first + n * intervalNanos;
+          sleepUntil(due);
+          boolean ok;
+          try {
+            ok = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+          } catch (IOException e) {
+            ok = false;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+          if (n >= warmupRequests) {
+            latencies[(int) (n - warmupRequests)] = System.nanoTime() - due;
+            if (!ok) errors.increment();
+          }
+        }
+      });
     }
-    if (!answered.await(30, TimeUnit.SECONDS)) {
-      errors.add(answered.getCount());
+    senders.shutdown();
+    if (!senders.awaitTermination(warmupSeconds + seconds + 60L, TimeUnit.SECONDS)) {
+      senders.shutdownNow();
+      throw new IllegalStateException("GET round did not finish a minute after its schedule");
     }
     List<Long> sorted = new ArrayList<>(latencies.length);
     for (long latency : latencies) sorted.add(latency);
