@@ -73,6 +73,7 @@ final class SessionRoutes {
             onSuccess(sessions.resume(caller, id), v -> Json.ok(SessionJson.of(v))))),
         path("tunnel", () -> tunnels.route(caller, id)),
         pathPrefix("ports", () -> path(PathMatchers.integerSegment(), port -> tunnels.portRoute(caller, id, port))),
+        pathPrefix("workspace", () -> tunnels.workspaceRoute(caller, id)),
         path("diagnose", () -> get(() ->
             onSuccess(diagnosis.diagnose(caller, id), checks -> Json.ok(Map.of("checks", checks))))),
         path("events", () -> get(() ->

@@ -58,6 +58,7 @@ public final class TunnelRoutes {
   private final int connectTimeoutMillis;
   private final ClusterSharding sharding;
   private final TunnelRegistry registry;
+  private final WorkspaceRoutes workspaces;
 
   /** {@code runners} finds a runner by id among those this node can reach. */
   public TunnelRoutes(
@@ -73,6 +74,7 @@ public final class TunnelRoutes {
         system.settings().config().getDuration("offload.runners.ssh.connect-timeout").toMillis());
     this.sharding = ClusterSharding.get(system);
     this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"));
+    this.workspaces = new WorkspaceRoutes(system, sessions, ssh, runners, blocking, askTimeout, connectTimeoutMillis);
   }
 
   public Route route(Principal caller, String sessionId) {
@@ -88,6 +90,11 @@ public final class TunnelRoutes {
           return onSuccess(open(row.id().toString(), started, runner -> EngineTarget.parse(runner.engineTarget())),
               opened -> complete(opened.accept(upgrade.get())));
         })));
+  }
+
+  /** {@code /v1/sessions/{id}/workspace}: files for bind mounts, see {@link WorkspaceRoutes}. */
+  public Route workspaceRoute(Principal caller, String sessionId) {
+    return workspaces.route(caller, sessionId);
   }
 
   /**
