@@ -35,8 +35,8 @@ import java.util.stream.Stream;
  * Local paths that containers bind-mount, copied to the session's workspace on its runner and
  * kept in sync from here: the first container that mounts a path copies it (a tar through
  * {@code PUT /v1/sessions/{id}/workspace/{mount}}), a watcher then sends every changed file
- * again, about {@link #SETTLE} after the change. Files the mount root's {@code .dockerignore}
- * excludes are never sent. Changes made by containers stay on the runner.
+ * again and removes deleted ones, about {@link #SETTLE} after the change. Files the mount root's
+ * {@code .dockerignore} excludes are never sent. Changes made by containers stay on the runner.
  */
 final class BindMounts implements AutoCloseable {
   /** Changes are gathered this long so that a save that writes several times is sent once. */
@@ -175,6 +175,16 @@ final class BindMounts implements AutoCloseable {
     return json.path("path").asText();
   }
 
+  /** The server takes at most 1,000 paths a request. */
+  private void remove(String name, List<String> paths) {
+    for (int from = 0; from < paths.size(); from += 1000) {
+      var body = ConfigStore.JSON.createObjectNode();
+      var list = body.putArray("paths");
+      paths.subList(from, Math.min(paths.size(), from + 1000)).forEach(list::add);
+      api.post("/v1/sessions/" + session + "/workspace/" + name + "/remove", body);
+    }
+  }
+
   @Override
   public synchronized void close() {
     closed = true;
@@ -219,14 +229,16 @@ final class BindMounts implements AutoCloseable {
     /** Every directory not ignored; a file mount watches only its directory. */
     private void register(Path dir) throws IOException {
       if (only != null) {
-        dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+        dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+            StandardWatchEventKinds.ENTRY_DELETE);
         return;
       }
       try (Stream<Path> walk = Files.walk(dir)) {
         for (Path d : walk.filter(Files::isDirectory).toList()) {
           String relative = root.relativize(d).toString();
           if (!relative.isEmpty() && ignore.ignored(relative)) continue;
-          d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+          d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+              StandardWatchEventKinds.ENTRY_DELETE);
         }
       }
     }
@@ -269,8 +281,15 @@ final class BindMounts implements AutoCloseable {
       key.reset();
     }
 
+    /** Deletions first, so that a rename (a delete and a create) ends with the new name only. */
     private void send(Set<Path> changed) {
       try {
+        List<String> gone = changed.stream()
+            .filter(p -> !Files.exists(p, LinkOption.NOFOLLOW_LINKS))
+            .map(p -> root.relativize(p).toString())
+            .filter(p -> !p.isEmpty() && (only != null ? p.equals(only) : !ignore.ignored(p)))
+            .toList();
+        if (!gone.isEmpty()) remove(name, gone);
         List<Tar.Entry> entries = entries(root, only, ignore, only != null ? null : changed);
         if (entries.isEmpty()) return;
         upload(name, entries);

@@ -127,6 +127,11 @@ class BindMountsIT {
     Await.until(Duration.ofSeconds(2), () -> readOrEmpty(onRunner.resolve("src/new/module.py")).equals("x = 1\n"),
         () -> "src/new/module.py not on the runner");
     assertFalse(Files.exists(onRunner.resolve("later.env")), "ignored files stay local after the copy too");
+    Files.move(project.resolve("src/new/module.py"), project.resolve("src/new/renamed.py"));
+    Files.delete(project.resolve("src/deep/er/data.bin"));
+    Await.until(Duration.ofSeconds(2), () -> Files.exists(onRunner.resolve("src/new/renamed.py"))
+            && !Files.exists(onRunner.resolve("src/new/module.py")) && !Files.exists(onRunner.resolve("src/deep/er/data.bin")),
+        () -> "a rename and a deletion not mirrored on the runner");
 
     // Over the cap: a clear answer, no container, no copy.
     Path big = Files.createTempDirectory("offload-mounts-big");

@@ -11,6 +11,7 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.server.Route;
 import akka.stream.IOResult;
 import akka.stream.javadsl.StreamConverters;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.JSchException;
@@ -27,6 +28,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -50,6 +54,7 @@ final class WorkspaceRoutes {
   private static final Pattern MOUNT = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration EXIT_WAIT = Duration.ofSeconds(10);
+  private static final int MAX_REMOVALS = 1000;
   static final String ADVICE = "mount a smaller directory or list what the container does not need in .dockerignore";
 
   private final Sessions sessions;
@@ -84,7 +89,64 @@ final class WorkspaceRoutes {
         pathEnd(() -> get(() -> onSuccess(sessions.visible(caller, sessionId), row ->
             complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
                 json(Map.of("maxBytes", maxBytes)))))))),
-        path(akka.http.javadsl.server.PathMatchers.segment(), mount -> upload(caller, sessionId, mount)));
+        path(akka.http.javadsl.server.PathMatchers.segment(), mount -> upload(caller, sessionId, mount)),
+        path(akka.http.javadsl.server.PathMatchers.segment().slash("remove"), mount -> remove(caller, sessionId, mount)));
+  }
+
+  /** {@code POST .../workspace/{mount}/remove} {@code {"paths":[…]}}: files deleted locally, deleted on the runner. */
+  private Route remove(Principal caller, String sessionId, String mount) {
+    return post(() -> entity(akka.http.javadsl.unmarshalling.Unmarshaller.entityToString(), body -> {
+      if (!MOUNT.matcher(mount).matches()) {
+        return failWith(ClientError.invalid("mount", "a workspace mount name is 1 to 64 lower-case letters, digits and '-'"));
+      }
+      List<String> paths = new ArrayList<>();
+      try {
+        JsonNode list = JSON.readTree(body).path("paths");
+        if (!list.isArray() || list.isEmpty() || list.size() > MAX_REMOVALS) throw new IOException("not a list");
+        for (JsonNode path : list) paths.add(relative(path.asText("")));
+      } catch (IOException | IllegalArgumentException e) {
+        return failWith(ClientError.invalid("paths", "paths is a list of 1 to " + MAX_REMOVALS
+            + " relative paths inside the mount, without '..'"));
+      }
+      return onSuccess(sessions.visible(caller, sessionId).thenCompose(row -> runnerOf(row.id().toString())
+              .thenApplyAsync(runner -> run(runner, "cd '" + ROOT + "/" + row.id() + "/" + mount + "' && rm -rf -- "
+                  + String.join(" ", paths.stream().map(WorkspaceRoutes::quoted).toList())), blocking)),
+          removed -> complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+              json(Map.of("removed", paths.size()))))));
+    }));
+  }
+
+  /** A path inside the mount, never outside it: relative, normalised, no {@code ..}. */
+  private static String relative(String path) {
+    Path normalized = Path.of(path).normalize();
+    if (path.isEmpty() || normalized.isAbsolute() || normalized.toString().isEmpty()
+        || normalized.startsWith("..") || path.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException(path);
+    }
+    return normalized.toString();
+  }
+
+  /** One shell word whatever the name holds. */
+  private static String quoted(String word) {
+    return "'" + word.replace("'", "'\\''") + "'";
+  }
+
+  /** Blocking: a short command on the runner; its failure is the runner's error output. */
+  private String run(RunnerInfo runner, String command) {
+    try {
+      ChannelExec channel = (ChannelExec) ssh.session(runner).openChannel("exec");
+      channel.setCommand(command);
+      Exec exec = new Exec(channel, channel.getOutputStream(), channel.getInputStream(), channel.getErrStream());
+      channel.connect(connectTimeoutMillis);
+      exec.stdin().close();
+      try {
+        return exec.finish(runner);
+      } finally {
+        channel.disconnect();
+      }
+    } catch (JSchException | IOException e) {
+      throw new ClientError(ClientError.Code.UNAVAILABLE, "cannot reach runner " + runner.id() + ": " + e.getMessage());
+    }
   }
 
   private Route upload(Principal caller, String sessionId, String mount) {
@@ -149,13 +211,19 @@ final class WorkspaceRoutes {
       }
       CompletionStage<IOResult> written = entity.getDataBytes()
           .runWith(StreamConverters.fromOutputStream(exec::stdin), materializer);
-      return written.thenApplyAsync(done -> exec.finish(runner), blocking)
+      return written.thenApplyAsync(done -> {
+            String path = exec.finish(runner);
+            if (path.isEmpty()) {
+              throw new ClientError(ClientError.Code.UNAVAILABLE, "runner " + runner.id() + " did not say where it unpacked the files");
+            }
+            return path;
+          }, blocking)
           .whenComplete((path, failure) -> exec.channel().disconnect());
     });
   }
 
   private record Exec(ChannelExec channel, OutputStream stdin, InputStream stdout, InputStream stderr) {
-    /** After the tar was written: the path {@code pwd} printed, or why tar failed. */
+    /** After the input was written: what the command printed, or why it failed. */
     String finish(RunnerInfo runner) {
       try {
         String out = new String(stdout.readAllBytes(), StandardCharsets.UTF_8).trim();
@@ -165,13 +233,13 @@ final class WorkspaceRoutes {
         while (!channel.isClosed() && System.nanoTime() < deadline) {
           LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
         }
-        if (channel.getExitStatus() != 0 || out.isEmpty()) {
-          throw new ClientError(ClientError.Code.UNAVAILABLE, "unpacking the files on runner " + runner.id()
+        if (channel.getExitStatus() != 0) {
+          throw new ClientError(ClientError.Code.UNAVAILABLE, "changing the files on runner " + runner.id()
               + " failed (exit " + channel.getExitStatus() + "): " + err);
         }
         return out;
       } catch (IOException e) {
-        throw new ClientError(ClientError.Code.UNAVAILABLE, "unpacking the files on runner " + runner.id()
+        throw new ClientError(ClientError.Code.UNAVAILABLE, "changing the files on runner " + runner.id()
             + " failed: " + e.getMessage());
       }
     }

@@ -60,6 +60,19 @@ class WorkspaceRoutesTest {
     assertTrue(unpacked.endsWith(Path.of("offload-workspaces", session, "m-1")), unpacked.toString());
     assertEquals("print('hi')\n", Files.readString(unpacked.resolve("src/app.py")));
 
+    Files.writeString(unpacked.resolve("src/it's here.txt"), "x");
+    assertEquals(200, api.post("/v1/sessions/" + session + "/workspace/m-1/remove", token,
+        "{\"paths\":[\"src/app.py\",\"src/it's here.txt\",\"src/never-there\"]}").status());
+    assertFalse(Files.exists(unpacked.resolve("src/app.py")), "removed on the runner");
+    assertFalse(Files.exists(unpacked.resolve("src/it's here.txt")), "any name, quoted for the shell");
+    assertTrue(Files.isDirectory(unpacked.resolve("src")));
+    for (String outside : new String[] {"../m-2", "/etc/hostname", "src/../../x", ""}) {
+      ApiClient.Response refused = api.post("/v1/sessions/" + session + "/workspace/m-1/remove", token,
+          "{\"paths\":[\"" + outside + "\"]}");
+      assertEquals(400, refused.status(), outside + ": " + refused.body());
+      assertEquals("paths", refused.errorField(), refused.body());
+    }
+
     byte[] big = new byte[70 * 1024];
     HttpResponse<String> refused = put(session, "m-2", token, big);
     assertEquals(413, refused.statusCode(), refused.body());
