@@ -8,7 +8,9 @@ import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpEntity;
 import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
+import akka.http.javadsl.unmarshalling.Unmarshaller;
 import akka.stream.IOResult;
 import akka.stream.javadsl.StreamConverters;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -82,20 +84,20 @@ final class WorkspaceRoutes {
 
   /**
    * {@code GET .../workspace}: the cap, so that the CLI refuses a mount over it before sending
-   * anything; {@code PUT .../workspace/{mount}}: one tar.
+   * anything; {@code PUT .../workspace/{mount}}: one tar; {@code POST .../{mount}/remove}: deletions.
    */
   Route route(Principal caller, String sessionId) {
     return concat(
         pathEnd(() -> get(() -> onSuccess(sessions.visible(caller, sessionId), row ->
             complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
                 json(Map.of("maxBytes", maxBytes)))))))),
-        path(akka.http.javadsl.server.PathMatchers.segment(), mount -> upload(caller, sessionId, mount)),
-        path(akka.http.javadsl.server.PathMatchers.segment().slash("remove"), mount -> remove(caller, sessionId, mount)));
+        path(PathMatchers.segment(), mount -> upload(caller, sessionId, mount)),
+        path(PathMatchers.segment().slash("remove"), mount -> remove(caller, sessionId, mount)));
   }
 
   /** {@code POST .../workspace/{mount}/remove} {@code {"paths":[…]}}: files deleted locally, deleted on the runner. */
   private Route remove(Principal caller, String sessionId, String mount) {
-    return post(() -> entity(akka.http.javadsl.unmarshalling.Unmarshaller.entityToString(), body -> {
+    return post(() -> entity(Unmarshaller.entityToString(), body -> {
       if (!MOUNT.matcher(mount).matches()) {
         return failWith(ClientError.invalid("mount", "a workspace mount name is 1 to 64 lower-case letters, digits and '-'"));
       }
