@@ -152,7 +152,8 @@ final class WorkspaceRoutes {
   }
 
   private Route upload(Principal caller, String sessionId, String mount) {
-    return put(() -> extractRequestEntity(entity -> {
+    // The limit applies to the entity extracted inside it, so it comes first.
+    return put(() -> withSizeLimit(maxBytes, () -> extractRequestEntity(entity -> {
       if (!MOUNT.matcher(mount).matches()) {
         return failWith(ClientError.invalid("mount", "a workspace mount name is 1 to 64 lower-case letters, digits and '-'"));
       }
@@ -165,13 +166,13 @@ final class WorkspaceRoutes {
             + " MiB as a tar, over this server's bind-mount limit of " + mib(maxBytes)
             + " MiB (offload.tunnel.workspace-max-bytes): " + ADVICE));
       }
-      return withSizeLimit(maxBytes, () -> withRequestTimeout(scala.concurrent.duration.Duration.fromNanos(uploadTimeout.toNanos()), () ->
+      return withRequestTimeout(scala.concurrent.duration.Duration.fromNanos(uploadTimeout.toNanos()), () ->
           extractMaterializer(materializer -> onSuccess(
               sessions.visible(caller, sessionId).thenCompose(row -> runnerOf(row.id().toString())
                   .thenCompose(runner -> unpack(runner, row.id().toString(), mount, entity, materializer))),
               path -> complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
-                  json(Map.of("path", path, "bytes", length)))))))));
-    }));
+                  json(Map.of("path", path, "bytes", length))))))));
+    })));
   }
 
   private CompletionStage<RunnerInfo> runnerOf(String sessionId) {

@@ -1,5 +1,6 @@
 package dev.offload.tunnel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,7 +37,7 @@ class WorkspaceRoutesTest {
         "offload.runners.local.engine-target = \"" + engine.target() + "\"",
         "offload.runners.health-command = true",
         "offload.runners.wipe-command = true",
-        "offload.tunnel.workspace-max-bytes = 64KiB"));
+        "offload.tunnel.workspace-max-bytes = 12MiB"));
     api = server.api();
   }
 
@@ -52,6 +53,10 @@ class WorkspaceRoutesTest {
     String session = Tunnels.activeSession(api, token, 60);
     Files.createDirectories(dir.resolve("src"));
     Files.writeString(dir.resolve("src/app.py"), "print('hi')\n");
+    // Larger than the HTTP parser's general limit (8m): the route's own cap is what counts.
+    byte[] large = new byte[9 * 1024 * 1024];
+    new java.util.SplittableRandom(3).nextBytes(large);
+    Files.write(dir.resolve("src/large.bin"), large);
     byte[] tar = new ProcessBuilder("tar", "-cf", "-", "-C", dir.toString(), "src").start().getInputStream().readAllBytes();
 
     HttpResponse<String> ok = put(session, "m-1", token, tar);
@@ -59,6 +64,7 @@ class WorkspaceRoutesTest {
     Path unpacked = Path.of(JSON.readTree(ok.body()).path("path").asText());
     assertTrue(unpacked.endsWith(Path.of("offload-workspaces", session, "m-1")), unpacked.toString());
     assertEquals("print('hi')\n", Files.readString(unpacked.resolve("src/app.py")));
+    assertArrayEquals(large, Files.readAllBytes(unpacked.resolve("src/large.bin")));
 
     Files.writeString(unpacked.resolve("src/it's here.txt"), "x");
     assertEquals(200, api.post("/v1/sessions/" + session + "/workspace/m-1/remove", token,
@@ -73,16 +79,16 @@ class WorkspaceRoutesTest {
       assertEquals("paths", refused.errorField(), refused.body());
     }
 
-    byte[] big = new byte[70 * 1024];
+    byte[] big = new byte[12 * 1024 * 1024 + 1];
     HttpResponse<String> refused = put(session, "m-2", token, big);
     assertEquals(413, refused.statusCode(), refused.body());
     JsonNode error = JSON.readTree(refused.body()).path("error");
     assertEquals("payload_too_large", error.path("code").asText());
-    assertTrue(error.path("message").asText().contains("over this server's bind-mount limit of 1 MiB"), refused.body());
+    assertTrue(error.path("message").asText().contains("over this server's bind-mount limit of 12 MiB"), refused.body());
     assertFalse(Files.exists(unpacked.resolveSibling("m-2")), "nothing was created for the refused mount");
 
     assertEquals(400, put(session, "Bad_Name", token, tar).statusCode());
-    assertEquals(65536, api.get("/v1/sessions/" + session + "/workspace", token).json().path("maxBytes").asLong());
+    assertEquals(12 << 20, api.get("/v1/sessions/" + session + "/workspace", token).json().path("maxBytes").asLong());
     assertEquals(404, put("7c1e0000-0000-4000-8000-000000000000", "m-1", token, tar).statusCode());
   }
 
