@@ -24,12 +24,14 @@ final class BridgeCommand implements Runnable {
     ConfigStore store = offload.store();
     ApiClient api = ApiClient.of(store.require());
     PrintWriter log = offload.spec.commandLine().getErr();
-    try (LocalBridge bridge = new LocalBridge(api, session, port, line -> log(log, line))) {
+    try (LocalBridge bridge = new LocalBridge(api, session, port, line -> log(log, line));
+        PortForwards ports = new PortForwards(api, session, line -> log(log, line))) {
       long pid = ProcessHandle.current().pid();
       store.saveState(new ConfigStore.BridgeState(session, bridge.port(), pid));
-      SessionWatch.start(api, session, SessionWatch.RETRY, ended -> {
+      SessionWatch.start(api, session, SessionWatch.RETRY, ports::update, ended -> {
         log(log, "session " + session + " terminated (" + Table.text(ended.path("terminationReason")) + "); bridge closed");
         store.state().filter(s -> Long.valueOf(pid).equals(s.pid())).ifPresent(s -> store.clearState());
+        ports.close();
         bridge.close();
       });
       log(log, "bridging 127.0.0.1:" + bridge.port() + " to session " + session);

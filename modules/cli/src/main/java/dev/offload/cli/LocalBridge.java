@@ -12,7 +12,8 @@ import java.util.function.Consumer;
 /**
  * The listener the Docker client talks to: 127.0.0.1 only (anyone reaching it drives the remote
  * engine with the user's token), each accepted connection bridged by its own
- * {@link TunnelConnection}. A dropped WebSocket therefore only ends its own connection; the next
+ * {@link TunnelConnection}, its requests read through a {@link DockerApiFilter} that copies
+ * bind-mounted local paths to the runner. A dropped WebSocket therefore only ends its own connection; the next
  * connection opens a fresh one without the user doing anything.
  */
 final class LocalBridge implements AutoCloseable {
@@ -21,12 +22,14 @@ final class LocalBridge implements AutoCloseable {
   private final URI tunnel;
   private final ServerSocket listener;
   private final Consumer<String> problems;
+  private final BindMounts mounts;
 
   LocalBridge(ApiClient api, String session, int port, Consumer<String> problems) {
     this.api = api;
     this.session = session;
     this.tunnel = api.webSocket("/v1/sessions/" + session + "/tunnel");
     this.problems = problems;
+    this.mounts = new BindMounts(api, session, problems);
     try {
       listener = new ServerSocket();
       listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
@@ -57,7 +60,12 @@ final class LocalBridge implements AutoCloseable {
       } catch (SocketException ignored) {
         // Only a latency tweak: the connection works without it.
       }
-      TunnelConnection.open(api.http(), tunnel, api.token(), session, client, problems);
+      try {
+        TunnelConnection.open(api.http(), tunnel, api.token(), session, client,
+            new DockerApiFilter(client.getInputStream(), client.getOutputStream(), mounts), problems);
+      } catch (IOException e) {
+        problems.accept("a local connection failed at once (" + e.getMessage() + ")");
+      }
     }
   }
 
@@ -78,6 +86,7 @@ final class LocalBridge implements AutoCloseable {
 
   @Override
   public void close() {
+    mounts.close();
     try {
       listener.close();
     } catch (IOException ignored) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.Set;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -68,16 +69,19 @@ final class StartCommand implements Runnable {
       err.flush();
       return;
     }
-    try (LocalBridge bridge = new LocalBridge(api, id, port, line -> {
+    Consumer<String> lines = line -> {
       err.println(line);
       err.flush();
-    })) {
+    };
+    try (LocalBridge bridge = new LocalBridge(api, id, port, lines);
+        PortForwards ports = new PortForwards(api, id, lines)) {
       store.saveState(new ConfigStore.BridgeState(id, bridge.port(), null));
-      SessionWatch.start(api, id, SessionWatch.RETRY, ended -> {
+      SessionWatch.start(api, id, SessionWatch.RETRY, ports::update, ended -> {
         err.println("Session " + id + " terminated (" + Table.text(ended.path("terminationReason"))
             + "); the bridge is closed: start a new session with offload start");
         err.flush();
         store.state().filter(s -> s.session().equals(id)).ifPresent(s -> store.clearState());
+        ports.close();
         bridge.close();
       });
       announce(bridge.port(), out, err);

@@ -5,6 +5,8 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -52,8 +54,19 @@ final class StatusCommand implements Runnable {
         .row("idle in", idle(s))
         .row("expires in", expiry(s))
         .row("connections", s.path("openConnections").asText() + " open, " + s.path("runningContainers").asText() + " containers running")
+        .row("ports", ports(s))
         .row("local bridge", bridge.map(b -> "127.0.0.1:" + b.port() + (b.pid() == null ? "" : " (pid " + b.pid() + ")")).orElse("- (offload start opens one)"))
         .print(out);
+  }
+
+  /** What the running containers publish on the runner: {@code 8080→80/tcp web}; the bridge forwards the TCP ones. */
+  private static String ports(JsonNode session) {
+    List<String> ports = new ArrayList<>();
+    for (JsonNode p : session.path("ports")) {
+      ports.add(p.path("hostPort").asText() + "→" + p.path("containerPort").asText() + "/" + p.path("protocol").asText()
+          + (p.path("name").asText("").isEmpty() ? "" : " " + p.path("name").asText()));
+    }
+    return ports.isEmpty() ? "-" : String.join(", ", ports);
   }
 
   /** The idle countdown: idleAt minus now, which only counts down in the grace period (lifecycle.md). */

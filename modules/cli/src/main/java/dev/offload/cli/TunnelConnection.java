@@ -27,6 +27,7 @@ final class TunnelConnection implements WebSocket.Listener {
   private static final String EOF = "{\"type\":\"eof\"}";
 
   private final Socket socket;
+  private final InputStream local;
   private final String session;
   private final Consumer<String> problems;
   private final StringBuilder text = new StringBuilder();
@@ -35,8 +36,9 @@ final class TunnelConnection implements WebSocket.Listener {
   private boolean remoteDone;
   private boolean reported;
 
-  private TunnelConnection(Socket socket, String session, Consumer<String> problems) {
+  private TunnelConnection(Socket socket, InputStream local, String session, Consumer<String> problems) {
     this.socket = socket;
+    this.local = local;
     this.session = session;
     this.problems = problems;
   }
@@ -46,7 +48,17 @@ final class TunnelConnection implements WebSocket.Listener {
    * a refused upgrade closes the socket and reports one line.
    */
   static void open(HttpClient http, URI tunnel, String token, String session, Socket socket, Consumer<String> problems) {
-    TunnelConnection connection = new TunnelConnection(socket, session, problems);
+    try {
+      open(http, tunnel, token, session, socket, socket.getInputStream(), problems);
+    } catch (IOException e) {
+      problems.accept("a local connection failed at once (" + e.getMessage() + ")");
+    }
+  }
+
+  /** The same, with what the local client sends read through {@code local} (e.g. a {@link DockerApiFilter}). */
+  static void open(HttpClient http, URI tunnel, String token, String session, Socket socket, InputStream local,
+      Consumer<String> problems) {
+    TunnelConnection connection = new TunnelConnection(socket, local, session, problems);
     http.newWebSocketBuilder()
         .header("Authorization", "Bearer " + token)
         .buildAsync(tunnel, connection)
@@ -62,7 +74,7 @@ final class TunnelConnection implements WebSocket.Listener {
       // Not try-with-resources: closing a socket's input stream closes the socket, and the other
       // direction may still be delivering after the local half-close.
       try {
-        InputStream in = socket.getInputStream();
+        InputStream in = local;
         for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
           if (n > 0) ws.sendBinary(ByteBuffer.wrap(buffer, 0, n), true).join();
         }

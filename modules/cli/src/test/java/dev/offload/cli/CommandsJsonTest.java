@@ -16,7 +16,9 @@ class CommandsJsonTest {
       + "\"runnerClass\":\"standard\",\"runner\":{\"id\":\"local-1\"},\"idleTimeoutSeconds\":300,"
       + "\"createdAt\":\"2026-11-28T10:00:00Z\",\"activatedAt\":\"2026-11-28T10:00:05Z\",\"lastActivityAt\":null,"
       + "\"idleAt\":\"2026-11-28T10:05:05Z\",\"expiresAt\":null,\"terminatedAt\":null,\"terminationReason\":null,"
-      + "\"openConnections\":0,\"runningContainers\":0,\"containersStarted\":0,\"ports\":[],"
+      + "\"openConnections\":0,\"runningContainers\":1,\"containersStarted\":1,\"ports\":[{\"container\":\"c1\","
+      + "\"hostPort\":8080,\"protocol\":\"tcp\",\"containerPort\":80,\"name\":\"web\"},{\"container\":\"c1\","
+      + "\"hostPort\":5353,\"protocol\":\"udp\",\"containerPort\":53,\"name\":\"\"}],"
       + "\"lastActivityReason\":null,\"labels\":{}}";
   private static final String TERMINATED = SESSION.replace("\"active\"", "\"terminated\"")
       .replace("\"terminationReason\":null", "\"terminationReason\":\"stopped\"");
@@ -124,6 +126,7 @@ class CommandsJsonTest {
       Cli.Run run = cli.run("status");
       assertEquals(0, run.exit(), run.toString());
       assertTrue(run.out().contains("local-1 (standard)"), run.out());
+      assertTrue(run.out().contains("ports         8080→80/tcp web, 5353→53/udp\n"), run.out());
       assertTrue(run.out().contains("local bridge  127.0.0.1:" + listener.getLocalPort()), run.out());
     }
     Cli.Run closed = cli.run("status");

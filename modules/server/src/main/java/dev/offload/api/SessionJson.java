@@ -27,7 +27,7 @@ record SessionJson(
     int openConnections,
     int runningContainers,
     int containersStarted,
-    List<Object> ports,
+    List<SessionState.ContainerPort> ports,
     long billableSeconds,
     List<StretchJson> stretches,
     String lastActivityReason,
@@ -47,7 +47,7 @@ record SessionJson(
         s.runnerId() == null ? null : Map.of("id", s.runnerId()),
         s.idleTimeoutSeconds(), s.createdAt(), s.activatedAt(), view.lastActivityAt(), s.idleAt(),
         s.expiresAt(), s.terminatedAt(), s.terminationReason(), view.openConnections(),
-        s.runningContainers().size(), s.containersStarted(), List.of(), charge.totalSeconds(),
+        s.runningContainers().size(), s.containersStarted(), s.ports(), charge.totalSeconds(),
         charge.stretches().stream()
             .map(x -> new StretchJson(x.kind(), x.from(), x.to(), x.billed(), x.why())).toList(),
         view.lastActivityReason(), s.labels());

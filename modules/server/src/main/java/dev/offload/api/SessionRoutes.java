@@ -72,6 +72,8 @@ final class SessionRoutes {
         path("resume", () -> post(() ->
             onSuccess(sessions.resume(caller, id), v -> Json.ok(SessionJson.of(v))))),
         path("tunnel", () -> tunnels.route(caller, id)),
+        pathPrefix("ports", () -> path(PathMatchers.integerSegment(), port -> tunnels.portRoute(caller, id, port))),
+        pathPrefix("workspace", () -> tunnels.workspaceRoute(caller, id)),
         path("diagnose", () -> get(() ->
             onSuccess(diagnosis.diagnose(caller, id), checks -> Json.ok(Map.of("checks", checks))))),
         path("events", () -> get(() ->
@@ -93,6 +95,12 @@ final class SessionRoutes {
   private static ServerSentEvent event(SessionUpdates.Update update) {
     if (update instanceof SessionUpdates.StateChanged changed) {
       return ServerSentEvent.create(Json.entity(SessionJson.of(changed.session())).getData().utf8String(), "state");
+    }
+    if (update instanceof SessionUpdates.PortsChanged changed) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("session", changed.sessionId());
+      body.put("ports", changed.ports());
+      return ServerSentEvent.create(Json.entity(body).getData().utf8String(), "ports");
     }
     SessionUpdates.Warning w = (SessionUpdates.Warning) update;
     Map<String, Object> body = new LinkedHashMap<>();

@@ -8,6 +8,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,8 +27,9 @@ import org.apache.sshd.server.channel.AbstractServerChannel;
 
 /**
  * Server side of a runner's engine channel: OpenSSH's {@code direct-streamlocal@openssh.com} to
- * the engine's Unix socket (MINA SSHD lacks it), or {@code direct-tcpip} to its TCP address. It
- * connects to the one engine target and refuses every other path or address. MINA's own
+ * the engine's Unix socket (MINA SSHD lacks it), or {@code direct-tcpip} to its TCP address or to
+ * a port on the loopback interface, where the engine publishes containers' ports (runner
+ * loopback, as OpenSSH's sshd forwards it). Every other path or address is refused. MINA's own
  * direct-tcpip closes the whole channel when the engine ends its output, so bytes the client
  * still sends are lost; here each direction ends on its own, as with OpenSSH's sshd. Bytes are
  * pumped on their own threads because socket I/O blocks and must never stall MINA's I/O threads;
@@ -38,44 +40,57 @@ final class DirectEngineChannel extends AbstractServerChannel {
   static final String STREAM_LOCAL = "direct-streamlocal@openssh.com";
   static final String TCPIP = "direct-tcpip";
 
-  /** Opens channels to {@code engine} only, pumping their bytes on {@code pumps}. */
-  record Factory(EngineTarget engine, Executor pumps) implements ChannelFactory {
+  /**
+   * Channels of type {@code name} ({@link #STREAM_LOCAL} or {@link #TCPIP}) to {@code engine} (and,
+   * for TCP, to loopback ports), pumping their bytes on {@code pumps}.
+   */
+  record Factory(String name, EngineTarget engine, Executor pumps) implements ChannelFactory {
     @Override
     public String getName() {
-      return engine instanceof EngineTarget.UnixSocket ? STREAM_LOCAL : TCPIP;
+      return name;
     }
 
     @Override
     public Channel createChannel(Session session) {
-      return new DirectEngineChannel(engine, pumps);
+      return new DirectEngineChannel(name, engine, pumps);
     }
   }
 
   private static final int CHUNK = 32 * 1024;
+  /** Where containers' published ports are reached on a runner; never another host. */
+  private static final Set<String> LOOPBACK = Set.of("127.0.0.1", "localhost", "::1");
   private static final ByteBuffer EOF = ByteBuffer.allocate(0);
   private static final ByteBuffer STOP = ByteBuffer.allocate(0);
 
-  private final EngineTarget allowed;
+  private final String type;
+  private final EngineTarget engineTarget;
   private final Executor pumps;
   private final LinkedBlockingQueue<ByteBuffer> toEngine = new LinkedBlockingQueue<>();
   private final AtomicInteger directionsDone = new AtomicInteger();
+  private volatile EngineTarget target;
   private volatile SocketChannel engine;
   private volatile ChannelOutputStream toClient;
 
-  private DirectEngineChannel(EngineTarget allowed, Executor pumps) {
+  private DirectEngineChannel(String type, EngineTarget engineTarget, Executor pumps) {
     super(null);
-    this.allowed = allowed;
+    this.type = type;
+    this.engineTarget = engineTarget;
     this.pumps = pumps;
   }
 
   @Override
   protected OpenFuture doInit(Buffer buffer) {
     // direct-tcpip: host and port, then the originator's address; direct-streamlocal: the path.
-    boolean permitted = allowed instanceof EngineTarget.Tcp tcp
-        ? tcp.host().equals(buffer.getString()) && tcp.port() == buffer.getInt()
-        : ((EngineTarget.UnixSocket) allowed).path().toString().equals(buffer.getString());
+    if (TCPIP.equals(type)) {
+      EngineTarget.Tcp asked = new EngineTarget.Tcp(buffer.getString(), buffer.getInt());
+      target = asked.equals(engineTarget) || LOOPBACK.contains(asked.host()) ? asked : null;
+    } else {
+      String path = buffer.getString();
+      target = engineTarget instanceof EngineTarget.UnixSocket socket && socket.path().toString().equals(path)
+          ? engineTarget : null;
+    }
     OpenFuture opened = new DefaultOpenFuture(this, this);
-    if (!permitted) {
+    if (target == null) {
       refuse(opened, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "Connection denied", null);
       return opened;
     }
@@ -85,16 +100,16 @@ final class DirectEngineChannel extends AbstractServerChannel {
 
   private void connect(OpenFuture opened) {
     try {
-      SocketChannel socket = allowed instanceof EngineTarget.Tcp
+      SocketChannel socket = target instanceof EngineTarget.Tcp
           ? SocketChannel.open()
           : SocketChannel.open(StandardProtocolFamily.UNIX);
       try {
-        if (allowed instanceof EngineTarget.Tcp tcp) {
+        if (target instanceof EngineTarget.Tcp tcp) {
           // Engine API calls are small requests and answers: never hold one back for Nagle.
           socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
           socket.connect(new InetSocketAddress(tcp.host(), tcp.port()));
         } else {
-          socket.connect(UnixDomainSocketAddress.of(((EngineTarget.UnixSocket) allowed).path()));
+          socket.connect(UnixDomainSocketAddress.of(((EngineTarget.UnixSocket) target).path()));
         }
       } catch (IOException e) {
         socket.close();

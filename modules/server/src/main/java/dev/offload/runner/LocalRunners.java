@@ -205,15 +205,23 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     server.setShellFactory(null);
     server.setCommandFactory(commands);
     server.setSubsystemFactories(List.of());
-    server.setChannelFactories(List.of(ChannelSessionFactory.INSTANCE, engineChannel(engine, pumps)));
-    // No agent, X11 or remote forwarding; engine channels are our own and check their target.
+    server.setChannelFactories(engineChannels(engine, pumps));
+    // No agent, X11 or remote forwarding; engine and port channels are our own and check their target.
     server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
     return server;
   }
 
-  /** Ours for both kinds: MINA's direct-tcpip drops what the client sends after the engine's EOF. */
-  private static ChannelFactory engineChannel(EngineTarget engine, ExecutorService pumps) {
-    return new DirectEngineChannel.Factory(engine, pumps);
+  /**
+   * Ours for both kinds: MINA's direct-tcpip drops what the client sends after the engine's EOF.
+   * direct-tcpip is always there, for containers' published ports on the loopback interface.
+   */
+  private static List<ChannelFactory> engineChannels(EngineTarget engine, ExecutorService pumps) {
+    List<ChannelFactory> factories = new ArrayList<>(List.of(ChannelSessionFactory.INSTANCE,
+        new DirectEngineChannel.Factory(DirectEngineChannel.TCPIP, engine, pumps)));
+    if (engine instanceof EngineTarget.UnixSocket) {
+      factories.add(new DirectEngineChannel.Factory(DirectEngineChannel.STREAM_LOCAL, engine, pumps));
+    }
+    return factories;
   }
 
   public Path clientKey() {

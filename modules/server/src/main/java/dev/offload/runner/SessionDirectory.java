@@ -1,5 +1,6 @@
 package dev.offload.runner;
 
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -14,6 +15,9 @@ public interface SessionDirectory {
   void containerStarted(String sessionId, String containerId, String image);
 
   void containerStopped(String sessionId, String containerId);
+
+  /** The ports a running container publishes on the runner; {@code name} without Docker's slash. */
+  void portsPublished(String sessionId, String containerId, String name, List<PublishedPort> ports);
 
   /** The session's runner failed its health checks for {@code runner-lost-after}. */
   void runnerLost(String sessionId, String runnerId, String reason);

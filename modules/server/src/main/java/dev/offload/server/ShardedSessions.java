@@ -3,12 +3,14 @@ package dev.offload.server;
 import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
+import dev.offload.runner.PublishedPort;
 import dev.offload.runner.SessionDirectory;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionIndex;
 import dev.offload.session.SessionState;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -52,6 +54,11 @@ final class ShardedSessions implements SessionDirectory {
   @Override
   public void containerStopped(String sessionId, String containerId) {
     session(sessionId).tell(new SessionEntity.ContainerStoppedOnRunner(containerId));
+  }
+
+  @Override
+  public void portsPublished(String sessionId, String containerId, String name, List<PublishedPort> ports) {
+    session(sessionId).tell(new SessionEntity.PortsPublishedOnRunner(containerId, name, ports));
   }
 
   @Override

@@ -21,6 +21,7 @@ import akka.persistence.typed.javadsl.SignalHandler;
 import com.typesafe.config.Config;
 import dev.offload.CborSerializable;
 import dev.offload.ClientError;
+import dev.offload.runner.PublishedPort;
 import dev.offload.runner.RunnerInfo;
 import dev.offload.runner.RunnerPool;
 import dev.offload.session.SessionState.Phase;
@@ -97,6 +98,10 @@ public final class SessionEntity
   public record ContainerStartedOnRunner(String containerId, String image) implements Command {}
 
   public record ContainerStoppedOnRunner(String containerId) implements Command {}
+
+  /** The ports a running container publishes on the runner, learned after its start. */
+  public record PortsPublishedOnRunner(String containerId, String name, List<PublishedPort> ports)
+      implements Command {}
 
   /** Sent by the shard when it passivates a terminated session. */
   public record StopEntity() implements Command {}
@@ -296,6 +301,9 @@ public final class SessionEntity
     any.onCommand(BytesMoved.class, this::onBytesMoved);
     any.onCommand(ContainerStartedOnRunner.class, this::onContainerStarted);
     any.onCommand(ContainerStoppedOnRunner.class, this::onContainerStopped);
+    any.onCommand(PortsPublishedOnRunner.class, (s, c) -> s.portsPublished(c.containerId(), c.name(), c.ports(), now())
+        .map(event -> Effect().persist(event).thenNoReply())
+        .orElseGet(() -> Effect().noReply()));
     any.onCommand(LeaseAnswered.class, this::onLeaseAnswered);
     any.onCommand(RunnerVerified.class, this::onRunnerVerified);
     any.onCommand(RunnerCheckFailed.class, this::onRunnerCheckFailed);

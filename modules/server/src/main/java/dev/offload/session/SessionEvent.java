@@ -1,7 +1,9 @@
 package dev.offload.session;
 
 import dev.offload.CborSerializable;
+import dev.offload.runner.PublishedPort;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -47,4 +49,8 @@ public sealed interface SessionEvent extends CborSerializable {
       implements SessionEvent {}
 
   record ContainerStopped(String containerId, Instant at, String prevHash) implements SessionEvent {}
+
+  /** What a running container publishes on the runner, replacing what it published before. */
+  record PortsPublished(String containerId, String name, List<PublishedPort> ports, Instant at, String prevHash)
+      implements SessionEvent {}
 }

@@ -2,6 +2,7 @@ package dev.offload.session;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.offload.CborSerializable;
+import dev.offload.runner.PublishedPort;
 import dev.offload.session.SessionEvent.*;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,8 +40,16 @@ public record SessionState(
     Map<String, Integer> imagesStarted,
     List<PhaseChange> history,
     Instant lastEventAt,
-    String lastHash)
+    String lastHash,
+    List<ContainerPort> ports)
     implements CborSerializable {
+
+  /**
+   * A port a running container publishes on the runner, as the API lists it: reachable through
+   * {@code /v1/sessions/{id}/ports/{hostPort}} while the container runs.
+   */
+  public record ContainerPort(String container, int hostPort, String protocol, int containerPort, String name)
+      implements CborSerializable {}
 
   /**
    * From {@code at} on, the session was in {@code phase}: what billing walks. {@code at} is
@@ -55,6 +64,7 @@ public record SessionState(
     runningContainers = runningContainers == null ? Map.of() : runningContainers;
     imagesStarted = imagesStarted == null ? Map.of() : imagesStarted;
     history = history == null ? List.of() : history;
+    ports = ports == null ? List.of() : ports;
   }
 
   /** The session states, with their API spelling. {@code NEW} is an entity with no events yet. */
@@ -85,7 +95,7 @@ public record SessionState(
   public static SessionState empty(String id) {
     return new SessionState(
         id, Phase.NEW, null, null, null, 0, Map.of(), null, null, null, null, null, null, null,
-        null, null, Map.of(), 0, Map.of(), List.of(), null, EventHash.genesis(id));
+        null, null, Map.of(), 0, Map.of(), List.of(), null, EventHash.genesis(id), List.of());
   }
 
   @JsonIgnore
@@ -153,6 +163,29 @@ public record SessionState(
 
   public ContainerStopped containerStopped(String containerId, Instant now) {
     return new ContainerStopped(containerId, now, lastHash);
+  }
+
+  /**
+   * The event recording what a container publishes, or empty when that is already known or the
+   * container is not running here (a report that arrives after its stop changes nothing).
+   */
+  public Optional<SessionEvent> portsPublished(String containerId, String name, List<PublishedPort> published, Instant now) {
+    if (!runningContainers.containsKey(containerId)) return Optional.empty();
+    List<ContainerPort> after = portsOf(containerId, name, published);
+    List<ContainerPort> before = ports.stream().filter(p -> p.container().equals(containerId)).toList();
+    if (after.equals(before)) return Optional.empty();
+    return Optional.of(new PortsPublished(containerId, name, List.copyOf(published), now, lastHash));
+  }
+
+  /** Whether a running container publishes TCP port {@code hostPort}: the ports route's rule. */
+  public boolean publishesTcp(int hostPort) {
+    return ports.stream().anyMatch(p -> p.hostPort() == hostPort && "tcp".equals(p.protocol()));
+  }
+
+  private static List<ContainerPort> portsOf(String containerId, String name, List<PublishedPort> published) {
+    return published.stream()
+        .map(p -> new ContainerPort(containerId, p.hostPort(), p.protocol(), p.containerPort(), name == null ? "" : name))
+        .toList();
   }
 
   // ---- rules ----
@@ -232,6 +265,7 @@ public record SessionState(
       d.idleAt = null;
       d.expiresAt = null;
       d.runningContainers = Map.of();
+      d.ports = List.of();
     } else if (event instanceof ContainerStarted e) {
       Map<String, String> running = new LinkedHashMap<>(runningContainers);
       if (running.put(e.containerId(), e.image() == null ? "" : e.image()) == null) {
@@ -245,6 +279,12 @@ public record SessionState(
       Map<String, String> running = new LinkedHashMap<>(runningContainers);
       running.remove(e.containerId());
       d.runningContainers = Map.copyOf(running);
+      d.ports = ports.stream().filter(p -> !p.container().equals(e.containerId())).toList();
+    } else if (event instanceof PortsPublished e) {
+      List<ContainerPort> others = ports.stream().filter(p -> !p.container().equals(e.containerId())).toList();
+      List<ContainerPort> all = new ArrayList<>(others);
+      all.addAll(portsOf(e.containerId(), e.name(), e.ports() == null ? List.of() : e.ports()));
+      d.ports = List.copyOf(all);
     }
     Instant clamped = lastEventAt == null || event.at().isAfter(lastEventAt) ? event.at() : lastEventAt;
     d.lastEventAt = clamped;
@@ -274,6 +314,7 @@ public record SessionState(
     List<PhaseChange> history;
     Instant lastEventAt;
     String lastHash;
+    List<ContainerPort> ports;
 
     Draft(SessionState s) {
       id = s.id; phase = s.phase; org = s.org; user = s.user; runnerClass = s.runnerClass;
@@ -283,14 +324,15 @@ public record SessionState(
       expiresAt = s.expiresAt; terminatedAt = s.terminatedAt;
       terminationReason = s.terminationReason; runningContainers = s.runningContainers;
       containersStarted = s.containersStarted; imagesStarted = s.imagesStarted; history = s.history;
-      lastEventAt = s.lastEventAt; lastHash = s.lastHash;
+      lastEventAt = s.lastEventAt; lastHash = s.lastHash; ports = s.ports;
     }
 
     SessionState build() {
       return new SessionState(
           id, phase, org, user, runnerClass, idleTimeoutSeconds, labels, createdAt,
           provisioningDeadline, runnerId, runnerEndpoint, activatedAt, idleAt, expiresAt,
-          terminatedAt, terminationReason, runningContainers, containersStarted, imagesStarted, history, lastEventAt, lastHash);
+          terminatedAt, terminationReason, runningContainers, containersStarted, imagesStarted, history, lastEventAt, lastHash,
+          ports);
     }
   }
 }

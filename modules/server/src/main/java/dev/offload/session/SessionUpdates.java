@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What {@code GET /v1/sessions/{id}/events} streams: the session now, then one update per
- * transition read from the journal, and a warning shortly before a grace period ends and before
+ * transition read from the journal, one per change of the published ports, and a warning shortly before a grace period ends and before
  * an idle session is wiped. Reads the journal, not the entity, so watchers add no load to it.
  */
 public final class SessionUpdates {
@@ -25,6 +25,9 @@ public final class SessionUpdates {
   public sealed interface Update {}
 
   public record StateChanged(SessionView session) implements Update {}
+
+  /** The ports the session's running containers publish now, all of them. */
+  public record PortsChanged(String sessionId, List<SessionState.ContainerPort> ports) implements Update {}
 
   /** {@code kind} is {@code idling} or {@code wiping}; {@code at} is when it happens. */
   public record Warning(String kind, Instant at, String sessionId) implements Update {}
@@ -51,11 +54,7 @@ public final class SessionUpdates {
         journal
             .eventsByPersistenceId(SessionEntity.ENTITY_KEY.name() + "|" + current.id(), 0L, Long.MAX_VALUE)
             .map(envelope -> (SessionEvent) envelope.event())
-            .statefulMapConcat(() -> new CatchUp(current))
-            .map(state -> {
-              latest.set(state);
-              return (Update) new StateChanged(new SessionView(state, 0, null, null));
-            });
+            .statefulMapConcat(() -> new CatchUp(current, latest));
     Source<Update, NotUsed> stream =
         Source.<Update>single(new StateChanged(now))
             .concat(current.isTerminated() ? Source.empty() : transitions)
@@ -64,28 +63,34 @@ public final class SessionUpdates {
   }
 
   /**
-   * Folds the journal from the start and emits states only once it has passed the state the
-   * stream began with; the hash chain says exactly where that is.
+   * Folds the journal from the start and emits updates only once it has passed the state the
+   * stream began with; the hash chain says exactly where that is. A change of state carries the
+   * ports with it; a change of ports alone is its own update.
    */
-  private static final class CatchUp implements akka.japi.function.Function<SessionEvent, Iterable<SessionState>> {
+  private static final class CatchUp implements akka.japi.function.Function<SessionEvent, Iterable<Update>> {
     private final String startHash;
+    private final AtomicReference<SessionState> latest;
     private SessionState state;
     private boolean caughtUp;
 
-    CatchUp(SessionState start) {
+    CatchUp(SessionState start, AtomicReference<SessionState> latest) {
       this.startHash = start.lastHash();
+      this.latest = latest;
       this.state = SessionState.empty(start.id());
     }
 
     @Override
-    public Iterable<SessionState> apply(SessionEvent event) {
-      Phase before = state.phase();
+    public Iterable<Update> apply(SessionEvent event) {
+      SessionState before = state;
       state = state.apply(event);
       if (!caughtUp) {
         caughtUp = state.lastHash().equals(startHash);
         return List.of();
       }
-      return state.phase() != before ? List.of(state) : List.of();
+      latest.set(state);
+      if (state.phase() != before.phase()) return List.of(new StateChanged(new SessionView(state, 0, null, null)));
+      if (!state.ports().equals(before.ports())) return List.of(new PortsChanged(state.id(), state.ports()));
+      return List.of();
     }
   }
 

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /v1/sessions/{id}/tunnel}: one WebSocket per client TCP connection, bridged to the
- * session runner's engine. Everything a client can get wrong before the upgrade (token, session,
+ * session runner's engine; {@code GET /v1/sessions/{id}/ports/{port}} the same to a port that one
+ * of the session's containers publishes, on the runner's loopback interface. Everything a client can get wrong before the upgrade (token, session,
  * no upgrade) is a JSON error; what the session says after it (not ready, terminated) is a
  * control message and a close code, because the CLI only learns those once it is connected.
  *
@@ -45,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class TunnelRoutes {
   private static final Logger log = LoggerFactory.getLogger(TunnelRoutes.class);
+  /** Where the engine publishes containers' ports on a runner, as OpenSSH's direct-tcpip reaches it. */
+  private static final String LOOPBACK = "127.0.0.1";
 
   private final ActorSystem<?> system;
   private final Sessions sessions;
@@ -55,6 +58,7 @@ public final class TunnelRoutes {
   private final int connectTimeoutMillis;
   private final ClusterSharding sharding;
   private final TunnelRegistry registry;
+  private final WorkspaceRoutes workspaces;
 
   /** {@code runners} finds a runner by id, asking the runner pool when it runs on another node. */
   public TunnelRoutes(
@@ -70,6 +74,7 @@ public final class TunnelRoutes {
         system.settings().config().getDuration("offload.runners.ssh.connect-timeout").toMillis());
     this.sharding = ClusterSharding.get(system);
     this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"));
+    this.workspaces = new WorkspaceRoutes(system, sessions, ssh, runners, blocking, askTimeout, connectTimeoutMillis);
   }
 
   public Route route(Principal caller, String sessionId) {
@@ -82,9 +87,48 @@ public final class TunnelRoutes {
                     + "offload tunnel opens it for you"));
           }
           long started = System.nanoTime();
-          return onSuccess(open(row.id().toString(), started),
+          return onSuccess(open(row.id().toString(), started, runner -> EngineTarget.parse(runner.engineTarget())),
               opened -> complete(opened.accept(upgrade.get())));
         })));
+  }
+
+  /** {@code /v1/sessions/{id}/workspace}: files for bind mounts, see {@link WorkspaceRoutes}. */
+  public Route workspaceRoute(Principal caller, String sessionId) {
+    return workspaces.route(caller, sessionId);
+  }
+
+  /**
+   * Only a TCP port a running container of the session publishes now (else 404, before any
+   * upgrade), so the route never reaches other services on the runner.
+   */
+  public Route portRoute(Principal caller, String sessionId, int port) {
+    return get(() -> extractRequest(request ->
+        onSuccess(sessions.visible(caller, sessionId).thenCompose(row -> requirePublished(row.id().toString(), port)),
+            id -> {
+              Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
+              if (upgrade.isEmpty()) {
+                return failWith(ClientError.invalid("Upgrade",
+                    "a published port is reached through a WebSocket upgrade (Connection: Upgrade, "
+                        + "Upgrade: websocket); offload start opens it for you"));
+              }
+              long started = System.nanoTime();
+              return onSuccess(open(id, started, runner -> new EngineTarget.Tcp(LOOPBACK, port)),
+                  opened -> complete(opened.accept(upgrade.get())));
+            })));
+  }
+
+  /** The session's id once its entity says a running container publishes the port. */
+  private CompletionStage<String> requirePublished(String sessionId, int port) {
+    return entity(sessionId).<SessionEntity.Reply>ask(SessionEntity.Get::new, askTimeout).thenApply(reply -> {
+      if (reply instanceof SessionEntity.Rejected rejected) {
+        throw new ClientError(rejected.code(), rejected.message());
+      }
+      if (!((SessionEntity.Accepted) reply).session().state().publishesTcp(port)) {
+        throw new ClientError(ClientError.Code.NOT_FOUND, "session " + sessionId + " publishes no TCP port " + port
+            + " now: a running container must publish it (docker run -p " + port + ":…)");
+      }
+      return sessionId;
+    });
   }
 
   // ---- opening ----
@@ -94,7 +138,7 @@ public final class TunnelRoutes {
     HttpResponse accept(WebSocketUpgrade upgrade);
   }
 
-  private CompletionStage<Opened> open(String sessionId, long started) {
+  private CompletionStage<Opened> open(String sessionId, long started, Function<RunnerInfo, EngineTarget> target) {
     String connectionId = UUID.randomUUID().toString();
     EntityRef<SessionEntity.Command> session = entity(sessionId);
     CompletionStage<Opened> opened = session
@@ -105,7 +149,7 @@ public final class TunnelRoutes {
           }
           String runnerId = ((SessionEntity.Accepted) reply).session().state().runnerId();
           return runners.apply(runnerId).thenApplyAsync(
-              runner -> bridge(sessionId, connectionId, runnerId, runner, started), blocking);
+              runner -> bridge(sessionId, connectionId, runnerId, runner, started, target), blocking);
         });
     // The session counted the connection as soon as it was asked: uncount it if nothing came of it.
     return opened.whenComplete((result, failure) -> {
@@ -123,9 +167,9 @@ public final class TunnelRoutes {
     };
   }
 
-  /** Blocks: opens the SSH channel to the engine on the runner's shared connection. */
-  private Opened bridge(
-      String sessionId, String connectionId, String runnerId, Optional<RunnerInfo> runner, long started) {
+  /** Blocks: opens the SSH channel to the engine (or a port) on the runner's shared connection. */
+  private Opened bridge(String sessionId, String connectionId, String runnerId, Optional<RunnerInfo> runner,
+      long started, Function<RunnerInfo, EngineTarget> target) {
     if (runner.isEmpty()) {
       return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,
           "runner " + runnerId + " is not known to the runner pool any more");
@@ -133,11 +177,12 @@ public final class TunnelRoutes {
     TunnelBridge bridge = new TunnelBridge(sessionId, connectionId, blocking, registry::remove);
     try {
       bridge.attach(EngineChannel.open(ssh.session(runner.get()),
-          EngineTarget.parse(runner.get().engineTarget()), bridge.engineSink(), connectTimeoutMillis));
+          target.apply(runner.get()), bridge.engineSink(), connectTimeoutMillis));
     } catch (Exception e) {
-      log.warn("Session {}: cannot open an engine channel on runner {}: {}", sessionId, runnerId, e.toString());
+      log.warn("Session {}: cannot open a channel on runner {}: {}", sessionId, runnerId, e.toString());
       return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,
-          "the engine of the session's runner does not answer; try again in a few seconds");
+          "the engine of the session's runner (or the container behind the port) does not answer; "
+              + "try again in a few seconds");
     }
     registry.add(bridge);
     TunnelMetrics.OPEN_LATENCY.observe((System.nanoTime() - started) / 1e9);

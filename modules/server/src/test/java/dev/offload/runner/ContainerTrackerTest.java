@@ -89,6 +89,29 @@ class ContainerTrackerTest {
   }
 
   @Test
+  void theTcpAndUdpPortsAStartedContainerPublishesAreReportedAfterItsStart() throws Exception {
+    Files.writeString(dataDir.resolve("ps"), "{\"ID\":\"c0\",\"Image\":\"redis:7\"}\n");
+    Files.writeString(dataDir.resolve("events"),
+        "{\"status\":\"start\",\"id\":\"c1f00d\",\"Type\":\"container\",\"Action\":\"start\","
+            + "\"Actor\":{\"ID\":\"c1f00d\",\"Attributes\":{\"image\":\"nginx:1.27\",\"name\":\"web\"}}}\n");
+    // As the engine answers: one entry per address a port is bound on, null for exposed-only ports.
+    Files.writeString(dataDir.resolve("inspect"), """
+        [{"Id":"c1f00d","Name":"/web","NetworkSettings":{"Ports":{
+          "80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}],
+          "53/udp":[{"HostIp":"127.0.0.1","HostPort":"5353"}],
+          "443/tcp":null}}}]
+        """);
+
+    lease("s1");
+
+    List<String> reports = Await.until(WAIT, () -> List.copyOf(sessions.reports), r -> r.size() >= 3, "three reports");
+    assertEquals(List.of("started s1 c0 redis:7", "started s1 c1f00d nginx:1.27",
+        "ports s1 c1f00d web [5353->53/udp, 8080->80/tcp]"), reports);
+    assertTrue(fleet.dockerLog().stream().anyMatch(line -> line.endsWith("docker container inspect c1f00d")),
+        fleet.dockerLog().toString());
+  }
+
+  @Test
   void anEngineThatCannotBeReachedReportsNothing() throws Exception {
     Files.writeString(LocalRunners.binDir(dataDir).resolve("docker"), "#!/bin/sh\necho 'Cannot connect' >&2\nexit 1\n");
 

@@ -24,7 +24,8 @@ import java.util.function.Predicate;
  * Local runners whose {@code docker} is a script that appends each call, prefixed with the
  * runner's id, to {@code docker.log}. Files in the data directory make it fail: {@code wipe-fails}
  * (the prune), {@code hold-wipe} (the prune waits while it exists), {@code engine-down} (info);
- * {@code ps} and {@code events} hold what those commands print (events then stays open).
+ * {@code ps}, {@code events} and {@code inspect} hold what {@code docker ps}, {@code docker events}
+ * (which then stays open) and {@code docker container inspect} print.
  */
 final class Fleet implements AutoCloseable {
 
@@ -68,6 +69,7 @@ final class Fleet implements AutoCloseable {
           "  info) [ -e \"$d/engine-down\" ] && { echo 'Cannot connect to the Docker daemon' >&2; exit 1; }; echo 27.3.1 ;;",
           "  ps) [ -e \"$d/ps\" ] && cat \"$d/ps\" ;;",
           "  events) [ -e \"$d/events\" ] && cat \"$d/events\"; exec sleep 600 ;;",
+          "  container) [ -e \"$d/inspect\" ] && cat \"$d/inspect\" ;;",
           "  system) while [ -e \"$d/hold-wipe\" ]; do sleep 0.05; done",
           "    [ -e \"$d/wipe-fails\" ] && { echo 'prune failed: device busy' >&2; exit 1; } ;;",
           "esac",

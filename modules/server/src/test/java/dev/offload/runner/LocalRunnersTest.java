@@ -248,9 +248,9 @@ class LocalRunnersTest {
   }
 
   @Test
-  void directTcpipCarriesBytesBothWaysToTheEngineOnly() throws Exception {
+  void directTcpipCarriesBytesBothWaysToTheEngineAndLoopbackPortsOnly() throws Exception {
     try (EchoServer engine = EchoServer.tcp();
-        EchoServer elsewhere = EchoServer.tcp();
+        EchoServer published = EchoServer.tcp();
         LocalRunners runners =
             LocalRunners.start(engine("tcp://127.0.0.1:" + engine.port()), dataDir, ForkJoinPool.commonPool());
         SshConnections ssh = SshConnections.create(testKit.system(), dataDir)) {
@@ -261,9 +261,16 @@ class LocalRunnersTest {
       channel.setPort(engine.port());
       assertEchoed(channel);
 
+      // A container's published port on the runner's loopback interface.
+      ChannelDirectTCPIP port = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
+      port.setHost("127.0.0.1");
+      port.setPort(published.port());
+      assertEchoed(port);
+
+      // Any other host is refused before anything connects (TEST-NET-1 would not answer anyway).
       ChannelDirectTCPIP refused = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
-      refused.setHost("127.0.0.1");
-      refused.setPort(elsewhere.port());
+      refused.setHost("192.0.2.1");
+      refused.setPort(engine.port());
       assertThrows(JSchException.class, () -> refused.connect(CONNECT_MILLIS));
       // JSch's connect() swallows anything but a JSchException: without a socket path it "succeeds".
       ChannelDirectStreamLocal socket =
@@ -292,7 +299,7 @@ class LocalRunnersTest {
       refused.setSocketPath(dataDir.resolve("other.sock").toString());
       assertThrows(JSchException.class, () -> refused.connect(CONNECT_MILLIS));
       ChannelDirectTCPIP tcp = (ChannelDirectTCPIP) session.openChannel("direct-tcpip");
-      tcp.setHost("127.0.0.1");
+      tcp.setHost("192.0.2.1");
       tcp.setPort(2375);
       assertThrows(JSchException.class, () -> tcp.connect(CONNECT_MILLIS));
     }

@@ -29,6 +29,12 @@ final class Sessions implements SessionDirectory {
   }
 
   @Override
+  public void portsPublished(String sessionId, String containerId, String name, List<PublishedPort> ports) {
+    reports.add("ports " + sessionId + " " + containerId + " " + name + " " + ports.stream()
+        .map(p -> p.hostPort() + "->" + p.containerPort() + "/" + p.protocol()).toList());
+  }
+
+  @Override
   public void runnerLost(String sessionId, String runnerId, String reason) {
     reports.add("lost " + sessionId + " " + runnerId + " " + reason);
   }

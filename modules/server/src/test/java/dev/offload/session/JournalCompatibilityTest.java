@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The journal is the system of record: events written by an earlier release must still be read.
- * {@code session-events-v1.json} holds the bytes this release's serializer writes for one event of
- * every type; event classes are append-only, so this test must keep passing unchanged. Regenerate
- * only to add a new release's file: {@code -Doffload.fixtures.write=<path of the new file>}.
+ * {@code session-events-vN.json} holds the bytes release N's serializer wrote for one event of
+ * every type it had; event classes are append-only, so these tests must keep passing unchanged.
+ * Regenerate only to add a new release's file: {@code -Doffload.fixtures.write=<path of the new file>}.
  */
 class JournalCompatibilityTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,16 +37,25 @@ class JournalCompatibilityTest {
 
   @Test
   void eventsWrittenByVersion1AreReadBack() throws Exception {
+    readBack("session-events-v1.json", SessionEventFixtures.version1Events());
+  }
+
+  /** Version 2 added the ports a running container publishes. */
+  @Test
+  void eventsWrittenByVersion2AreReadBack() throws Exception {
     Serialization serialization = SerializationExtension.get(TESTKIT.system().classicSystem());
     String target = System.getProperty("offload.fixtures.write");
     if (target != null) write(serialization, Path.of(target));
+    readBack("session-events-v2.json", SessionEventFixtures.allEvents());
+  }
 
+  private static void readBack(String file, List<SessionEvent> expected) throws Exception {
+    Serialization serialization = SerializationExtension.get(TESTKIT.system().classicSystem());
     JsonNode fixtures;
-    try (InputStream in = getClass().getResourceAsStream("/fixtures/session-events-v1.json")) {
-      assertNotNull(in, "fixtures/session-events-v1.json is missing");
+    try (InputStream in = JournalCompatibilityTest.class.getResourceAsStream("/fixtures/" + file)) {
+      assertNotNull(in, "fixtures/" + file + " is missing");
       fixtures = JSON.readTree(in);
     }
-    List<SessionEvent> expected = SessionEventFixtures.allEvents();
     assertEquals(expected.size(), fixtures.size());
     for (int i = 0; i < expected.size(); i++) {
       JsonNode f = fixtures.get(i);

@@ -9,6 +9,7 @@ import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.ClientError;
+import dev.offload.runner.PublishedPort;
 import dev.offload.runner.RunnerInfo;
 import dev.offload.runner.RunnerPool;
 import dev.offload.session.SessionEntity.*;
@@ -285,6 +286,37 @@ class SessionEntityTest {
     assertEquals(2, stopped.events().size());
     assertInstanceOf(GracePeriodStarted.class, stopped.events().get(1));
     assertTrue(stopped.state().runningContainers().isEmpty());
+  }
+
+  @Test
+  void publishedPortsAreKeptWhileTheirContainerRunsAndOnlyWhenTheyChange() {
+    toActive();
+    kit.runCommand(new ContainerStartedOnRunner("f3a", "nginx:1.27"));
+    List<PublishedPort> web = List.of(new PublishedPort(8080, 80, "tcp"), new PublishedPort(5353, 53, "udp"));
+
+    var published = kit.runCommand(new PortsPublishedOnRunner("f3a", "web", web));
+    assertInstanceOf(PortsPublished.class, published.events().get(0));
+    assertEquals(List.of(new SessionState.ContainerPort("f3a", 8080, "tcp", 80, "web"),
+        new SessionState.ContainerPort("f3a", 5353, "udp", 53, "web")), published.state().ports());
+    assertTrue(published.state().publishesTcp(8080));
+    assertFalse(published.state().publishesTcp(5353), "UDP ports are listed, not forwarded");
+    assertTrue(kit.runCommand(new PortsPublishedOnRunner("f3a", "web", web)).hasNoEvents(), "the same ports again");
+    assertTrue(kit.runCommand(new PortsPublishedOnRunner("c0ffee", "db", List.of(new PublishedPort(5432, 5432, "tcp"))))
+        .hasNoEvents(), "a container that is not running here");
+
+    var stopped = kit.runCommand(new ContainerStoppedOnRunner("f3a"));
+    assertEquals(List.of(), stopped.state().ports());
+    assertFalse(stopped.state().publishesTcp(8080));
+    assertTrue(kit.runCommand(new PortsPublishedOnRunner("f3a", "web", web)).hasNoEvents(), "a report after the stop");
+  }
+
+  @Test
+  void terminationForgetsThePorts() {
+    toActive();
+    kit.runCommand(new ContainerStartedOnRunner("f3a", "nginx:1.27"));
+    kit.runCommand(new PortsPublishedOnRunner("f3a", "web", List.of(new PublishedPort(8080, 80, "tcp"))));
+    var stopped = kit.<Reply>runCommand(replyTo -> new Stop("alice", replyTo));
+    assertEquals(List.of(), ((Accepted) stopped.reply()).session().state().ports());
   }
 
   @Test

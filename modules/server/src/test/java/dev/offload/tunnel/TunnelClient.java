@@ -49,12 +49,22 @@ public final class TunnelClient implements WebSocket.Listener {
 
   static TunnelClient connect(
       HttpClient http, String baseUrl, String sessionId, String token, boolean keep) throws Exception {
+    return connectTo(http, baseUrl, "/v1/sessions/" + sessionId + "/tunnel", token, keep);
+  }
+
+  /** The same over {@code /v1/sessions/{id}/ports/{port}}, to a port a container publishes. */
+  static TunnelClient port(String baseUrl, String sessionId, int port, String token) throws Exception {
+    return connectTo(HttpClient.newHttpClient(), baseUrl, "/v1/sessions/" + sessionId + "/ports/" + port, token, true);
+  }
+
+  private static TunnelClient connectTo(
+      HttpClient http, String baseUrl, String path, String token, boolean keep) throws Exception {
     TunnelClient client = new TunnelClient(keep);
     WebSocket.Builder builder = http.newWebSocketBuilder()
         .connectTimeout(Duration.ofSeconds(10));
     if (token != null) builder.header("Authorization", "Bearer " + token);
     client.socket = builder
-        .buildAsync(URI.create(baseUrl.replaceFirst("^http", "ws") + "/v1/sessions/" + sessionId + "/tunnel"), client)
+        .buildAsync(URI.create(baseUrl.replaceFirst("^http", "ws") + path), client)
         .get(30, TimeUnit.SECONDS);
     return client;
   }
