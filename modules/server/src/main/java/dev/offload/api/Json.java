@@ -112,6 +112,13 @@ final class Json {
       throw ClientError.invalid(field, field + " has the wrong type: expected " + expected(e));
     } catch (JsonMappingException e) {
       String field = path(e);
+      if (e.getCause() instanceof JsonProcessingException syntax
+          && !(syntax instanceof JsonMappingException)) {
+        // A syntax error met while reading a field's value: still a body that is not JSON.
+        throw ClientError.invalid(field.isEmpty() ? null : field,
+            "the request body is not valid JSON" + (field.isEmpty() ? "" : " (in " + field + ")") + ": "
+                + firstLine(syntax.getOriginalMessage()));
+      }
       throw ClientError.invalid(field.isEmpty() ? null : field,
           (field.isEmpty() ? "the request body" : field) + " is not valid: " + e.getOriginalMessage());
     } catch (java.io.IOException e) {

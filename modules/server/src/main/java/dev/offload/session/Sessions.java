@@ -165,7 +165,8 @@ public final class Sessions {
     labels.forEach((k, v) -> {
       if (k.isEmpty() || k.length() > MAX_LABEL_LENGTH || v == null || v.length() > MAX_LABEL_LENGTH) {
         throw ClientError.invalid("labels",
-            "label keys must be 1 to " + MAX_LABEL_LENGTH + " characters and values at most " + MAX_LABEL_LENGTH);
+            "labels: keys must be 1 to " + MAX_LABEL_LENGTH + " characters and values strings of at most "
+                + MAX_LABEL_LENGTH);
       }
     });
   }
