@@ -159,7 +159,8 @@ final class TunnelBridge {
           unreportedBytes.addAndGet(data.bytes().size());
         } else if (item instanceof ClientMessages.TooLarge) {
           end(TunnelSocket.TOO_BIG, List.of(error("payload_too_large",
-              "WebSocket messages are limited to " + ClientMessages.MAX_MESSAGE + " bytes")), true);
+              "WebSocket messages are limited to 1 MiB (" + ClientMessages.MAX_MESSAGE
+                  + " bytes); send the data in smaller messages")), true);
           return;
         } else {
           ControlMessage.Inbound control = ((ClientMessages.Control) item).message();

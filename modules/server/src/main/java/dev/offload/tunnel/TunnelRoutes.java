@@ -69,7 +69,8 @@ public final class TunnelRoutes {
     this.connectTimeoutMillis = Math.toIntExact(
         system.settings().config().getDuration("offload.runners.ssh.connect-timeout").toMillis());
     this.sharding = ClusterSharding.get(system);
-    this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"));
+    this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"),
+        system.settings().config().getInt("offload.tunnel.max-per-session"));
   }
 
   public Route route(Principal caller, String sessionId) {
@@ -81,8 +82,13 @@ public final class TunnelRoutes {
                 "the tunnel needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket); "
                     + "offload tunnel opens it for you"));
           }
+          String id = row.id().toString();
+          if (!registry.admit(id)) {
+            return failWith(new ClientError(ClientError.Code.RATE_LIMITED, "session " + id + " already has "
+                + registry.maxPerSession() + " tunnel connections open, the most allowed; close some and retry"));
+          }
           long started = System.nanoTime();
-          return onSuccess(open(row.id().toString(), started),
+          return onSuccess(open(id, started),
               opened -> complete(opened.accept(upgrade.get())));
         })));
   }
@@ -111,6 +117,7 @@ public final class TunnelRoutes {
     return opened.whenComplete((result, failure) -> {
       if (failure != null || result instanceof Refusal) {
         session.tell(new SessionEntity.ConnectionClosed(connectionId));
+        registry.release(sessionId);
       }
     });
   }
