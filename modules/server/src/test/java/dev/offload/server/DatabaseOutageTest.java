@@ -103,14 +103,14 @@ class DatabaseOutageTest {
       assertTrue(recovery.compareTo(RECOVER_WITHIN) <= 0, "serving again " + recovery + " after PostgreSQL came back");
       assertEquals(200, Await.until(Duration.ofSeconds(10), () -> api.get("/health/ready", null), r -> r.status() == 200, "ready").status());
 
+      // Read from the journal itself, not from the read models that follow it with a lag.
       for (Call c : calls) {
         if (c.status() / 100 != 2) continue;
-        long events = server.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'Session|" + c.sessionId() + "'");
-        assertTrue(events >= 1, "an acknowledged " + c.what() + " is in the journal: " + c);
+        String event = c.what().equals("start") ? "SessionRequested" : "SessionTerminated";
+        long events = server.count("SELECT count(*) FROM event_journal WHERE persistence_id = 'Session|" + c.sessionId()
+            + "' AND event_ser_manifest LIKE '%" + event + "'");
+        assertEquals(1, events, "the acknowledged " + c.what() + " is in the journal as " + event + ": " + c);
       }
-      long stops = calls.stream().filter(c -> c.what().equals("stop") && c.status() == 200).count();
-      long terminatedInJournal = server.count("SELECT count(*) FROM sessions WHERE state = 'terminated'");
-      assertTrue(terminatedInJournal >= stops, terminatedInJournal + " terminated sessions for " + stops + " acknowledged stops");
     } finally {
       running.set(false);
       load.shutdownNow();
