@@ -144,7 +144,7 @@ class TunnelBadInputTest {
     cases.add(new Hostile("a control message with trailing garbage", c -> c.sendText("{\"type\":\"eof\"} rm -rf"),
         1008, "invalid_argument", "JSON"));
     cases.add(new Hostile("500,000 nested arrays", c -> c.sendText("[".repeat(500_000)), 1008, "invalid_argument", "JSON"));
-    cases.add(new Hostile("500,000 nested objects", c -> c.sendText("{\"a\":".repeat(200_000)), 1008, "invalid_argument", "JSON"));
+    cases.add(new Hostile("200,000 nested objects", c -> c.sendText("{\"a\":".repeat(200_000)), 1008, "invalid_argument", "JSON"));
     cases.add(new Hostile("a text frame over 1 MiB", c -> c.sendText("x".repeat(ClientMessages.MAX_MESSAGE + 1)),
         1009, "payload_too_large", "MiB"));
     cases.add(new Hostile("a binary frame over 1 MiB", c -> c.sendAsync(new byte[4 * ClientMessages.MAX_MESSAGE], 0,
