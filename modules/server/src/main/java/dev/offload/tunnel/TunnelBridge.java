@@ -223,11 +223,18 @@ final class TunnelBridge {
       }
     }
 
-    /** JSch closes the sink on the engine's EOF and again when the channel closes. */
+    /**
+     * JSch closes the sink on the engine's EOF, again when the channel closes, and also when the
+     * channel fails to open, before the socket's streams exist: so the eof is queued without
+     * waiting for them, behind the bytes already queued, and never blocks the caller.
+     */
     @Override
-    public void close() throws IOException {
+    public void close() {
       if (!engineEof.compareAndSet(false, true)) return;
-      if (offer(TextMessage.create(ControlMessage.eof()))) engineQueue.join().complete();
+      engineQueue.thenAccept(queue -> queue.offer(TextMessage.create(ControlMessage.eof()))
+          .thenAccept(result -> {
+            if (result == QueueOfferResult.enqueued()) queue.complete();
+          }));
       if (clientEof) end(TunnelSocket.NORMAL, List.of(), false);
     }
 

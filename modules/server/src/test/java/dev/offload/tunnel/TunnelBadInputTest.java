@@ -195,7 +195,8 @@ class TunnelBadInputTest {
     for (int i = 0; i < 1000; i++) {
       attempts.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return TunnelClient.connect(http, server.server().url(), busy, mine, false);
+          // The node answers all 1,000 handshakes; on a busy 2-core machine that takes a while.
+          return TunnelClient.connect(http, server.server().url(), busy, mine, false, Duration.ofSeconds(90));
         } catch (ExecutionException e) {
           return e.getCause();
         } catch (Exception e) {
@@ -206,7 +207,7 @@ class TunnelBadInputTest {
     List<TunnelClient> open = new ArrayList<>();
     Map<String, Integer> refused = new TreeMap<>();
     for (CompletableFuture<Object> attempt : attempts) {
-      Object outcome = attempt.get(120, TimeUnit.SECONDS);
+      Object outcome = attempt.get(180, TimeUnit.SECONDS);
       if (outcome instanceof TunnelClient client) {
         open.add(client);
       } else if (outcome instanceof WebSocketHandshakeException handshake) {

@@ -49,13 +49,20 @@ final class TunnelClient implements WebSocket.Listener {
 
   static TunnelClient connect(
       HttpClient http, String baseUrl, String sessionId, String token, boolean keep) throws Exception {
+    return connect(http, baseUrl, sessionId, token, keep, Duration.ofSeconds(10));
+  }
+
+  /** {@code patience}: how long the opening handshake may take, e.g. when a thousand open at once. */
+  static TunnelClient connect(
+      HttpClient http, String baseUrl, String sessionId, String token, boolean keep, Duration patience)
+      throws Exception {
     TunnelClient client = new TunnelClient(keep);
     WebSocket.Builder builder = http.newWebSocketBuilder()
-        .connectTimeout(Duration.ofSeconds(10));
+        .connectTimeout(patience);
     if (token != null) builder.header("Authorization", "Bearer " + token);
     client.socket = builder
         .buildAsync(URI.create(baseUrl.replaceFirst("^http", "ws") + "/v1/sessions/" + sessionId + "/tunnel"), client)
-        .get(30, TimeUnit.SECONDS);
+        .get(patience.toSeconds() + 30, TimeUnit.SECONDS);
     return client;
   }
 
