@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Tunnel benchmarks of quality.md, on loopback only:
+# Benchmarks of quality.md, on loopback only, each against its baseline in the same run:
+#   P1  journal rows written per second under the P2 load ÷ one-row inserts/s of a plain JDBC loop
+#   P2  full session lifecycles per second on one node (warm pool of BENCH_POOL local runners)
+#   P4  GET /v1/sessions/{id} at a constant BENCH_GET_RATE req/s: p99 latency from the due time
+#   P10 ledger lag (event → ledger row) under the P2 load, from the node's histogram
 #   P6  bulk throughput through Offload's full tunnel ÷ OpenSSH `ssh -L` (defaults), same run
 #   P7  1-byte round-trip latency added by Offload ÷ latency added by `ssh -L`
 #   P8  events the billing audit replays per second ÷ rows per second of a plain JDBC scan
 #       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
 #
-#   load-tests/run.sh [p6|p7|p8|all]...     (default: all)
+#   gatling  the Gatling session-lifecycle simulation (load-tests/gatling) against the same node,
+#            then against a 3-node local cluster (deploy/local/cluster.sh), side by side
+#
+#   load-tests/run.sh [p1|p2|p4|p6|p7|p8|p10|gatling|all]...     (default: all)
+#
+# P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
+# embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
+# BENCH_GET_RATE (2000), BENCH_GATLING_USERS (50), BENCH_GATLING_SECONDS (60), BENCH_GATLING_CLUSTER
+# (1; 0 skips the 3-node run), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
+# plain-insert baseline of P1 after each round). BENCH_RESULTS replaces the results directory.
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -25,16 +38,18 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home="$(cd "$here/.." && pwd)"
 
-p6=false; p7=false; p8=false
+p6=false; p7=false; p8=false; gatling=false; api_targets=""
 [ $# -eq 0 ] && set -- all
 for target in "$@"; do
   case "$target" in
+    p1|p2|p4|p10) api_targets="${api_targets:+$api_targets,}$target" ;;
     p6) p6=true ;;
     p7) p7=true ;;
     p8) p8=true ;;
-    all) p6=true; p7=true; p8=true ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown target '$target': use p6, p7, p8 or all" >&2; exit 2 ;;
+    gatling) gatling=true ;;
+    all) p6=true; p7=true; p8=true; gatling=true; api_targets="p1,p2,p4,p10" ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown target '$target': use p1, p2, p4, p6, p7, p8, p10, gatling or all" >&2; exit 2 ;;
   esac
 done
 targets=""
@@ -59,10 +74,10 @@ fi
 
 # ---- build if needed (the server and the client also build themselves on first use) ----
 jar="$here/target/offload-load-tests.jar"
-jars=("$jar" "$home/modules/server/target/offload-server.jar" "$home/modules/cli/target/offload-cli.jar")
+jars=("$jar" "$home/modules/server/target/offload-server.jar" "$home/modules/cli/target/offload-cli.jar" "$here/gatling/target/offload-gatling.jar")
 stale=false
 for built in "${jars[@]}"; do
-  if [ ! -f "$built" ] || [ -n "$(find "$here/src" "$here/pom.xml" "$home/modules/server/src/main" \
+  if [ ! -f "$built" ] || [ -n "$(find "$here/src" "$here/pom.xml" "$here/gatling/src" "$here/gatling/pom.xml" "$home/modules/server/src/main" \
       "$home/modules/server/pom.xml" "$home/modules/cli/src/main" "$home/modules/cli/pom.xml" "$home/conf" \
       "$home/pom.xml" -newer "$built" -print -quit)" ]; then stale=true; fi
 done
@@ -76,12 +91,12 @@ fi
 bench() { java -cp "$jar" dev.offload.loadtests.TunnelBenchmark "$@"; }
 
 stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
-results="$here/results/$stamp"
+results="${BENCH_RESULTS:-$here/results/$stamp}"
 mkdir -p "$results"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
 chmod 700 "$tmp"
 
-bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""
+bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""; api_server_pid=""; cluster_started=false
 cli() {
   env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
     ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
@@ -112,6 +127,8 @@ cleanup() {
   stop_pid "$ssh_pid" 5
   stop_pid "$sshd_pid" 5
   stop_pid "$server_pid" 30
+  stop_pid "$api_server_pid" 30
+  $cluster_started && OFFLOAD_LOCAL_CLUSTER_DIR="$tmp/cluster" "$home/deploy/local/cluster.sh" stop >/dev/null 2>&1
   rm -rf "$tmp"
   [ $status -ne 0 ] && echo "failed (exit $status); logs in $results" >&2
   exit $status
@@ -127,8 +144,6 @@ if $p8; then
     2>"$results/p8.log"
   echo >&2
 fi
-[ -z "$targets" ] && exit 0
-
 wait_for() { # description, seconds, pid that must stay alive (or -), command...
   local what="$1" seconds="$2" pid="$3"; shift 3
   local deadline=$((SECONDS + seconds))
@@ -139,6 +154,84 @@ wait_for() { # description, seconds, pid that must stay alive (or -), command...
   done
 }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---- P1, P2, P4, P10 and Gatling: a node with a warm pool of local runners ----
+if [ -n "$api_targets" ] || $gatling; then
+  pool="${BENCH_POOL:-200}"
+  ports=($(bench free-ports 3))
+  api_dir="$tmp/api"; mkdir -p "$api_dir"
+  operator_token="bench-operator-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  node="http://127.0.0.1:${ports[0]}"
+  cat >"$api_dir/pool.conf" <<CONF
+include file("$home/conf/application.conf")
+offload.runners.classes.standard { provider = local, min-warm = $pool, max = $pool }
+CONF
+  echo "starting bin/offload-server on $node with a warm pool of $pool local runners" >&2
+  OFFLOAD_DATA_DIR="$api_dir/data" OFFLOAD_HTTP_PORT="${ports[0]}" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
+    OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="${ports[1]}" OFFLOAD_DB_EMBEDDED_PORT="${ports[2]}" \
+    OFFLOAD_OPERATOR_TOKEN="$operator_token" OFFLOAD_CONFIG="$api_dir/pool.conf" \
+    JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true ${BENCH_SERVER_JAVA_OPTS:-}" \
+    "$home/bin/offload-server" >"$results/api-server.log" 2>&1 &
+  api_server_pid=$!
+  wait_for "the node to be ready (see $results/api-server.log)" 180 "$api_server_pid" curl -sf "$node/health/ready"
+fi
+if [ -n "$api_targets" ]; then
+  echo "measuring $api_targets (about $(( (${BENCH_SECONDS:-60} + 25) * ${BENCH_ROUNDS:-3} ))s per target group)..." >&2
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    dev.offload.loadtests.ApiBenchmark --url "$node" --operator-token "$operator_token" \
+    --jdbc-url "jdbc:postgresql://127.0.0.1:${ports[2]}/postgres" --out "$results" --targets "$api_targets" \
+    --rounds "${BENCH_ROUNDS:-3}" --workers "${BENCH_WORKERS:-100}" --seconds "${BENCH_SECONDS:-60}" \
+    --warmup "${BENCH_WARMUP_SECONDS:-10}" --get-rate "${BENCH_GET_RATE:-2000}" --pool "$pool" \
+    --insert-seconds "${BENCH_INSERT_SECONDS:-10}" \
+    2> >(tee "$results/api.log" >&2)
+  echo >&2
+fi
+if $gatling; then
+  gatling_cp="$here/gatling/target/offload-gatling.jar:$here/gatling/target/lib/*"
+  echo "Gatling: ${BENCH_GATLING_USERS:-50} users for ${BENCH_GATLING_SECONDS:-60}s against one node..." >&2
+  java --add-opens java.base/java.lang=ALL-UNNAMED -Doffload.urls="$node" -Doffload.operatorToken="$operator_token" \
+    -Doffload.users="${BENCH_GATLING_USERS:-50}" -Doffload.seconds="${BENCH_GATLING_SECONDS:-60}" -cp "$gatling_cp" \
+    io.gatling.app.Gatling --simulation dev.offload.gatling.LifecycleSimulation \
+    --results-folder "$results/gatling-1-node" >"$results/gatling-1-node.log" 2>&1 \
+    || { echo "Gatling failed (see $results/gatling-1-node.log)" >&2; exit 1; }
+  stop_pid "$api_server_pid" 30; api_server_pid=""
+  # The same simulation against three nodes (deploy/local/cluster.sh, its runners in a runner-host
+  # process), the virtual users spread over the nodes; BENCH_GATLING_CLUSTER=0 skips it.
+  if [ "${BENCH_GATLING_CLUSTER:-1}" != 0 ]; then
+    base=""
+    for _ in $(seq 1 50); do
+      candidate=$((20000 + RANDOM % 20000)); taken=false
+      for offset in 0 1 2 100 101 102 200 201 202 300; do listening $((candidate + offset)) && taken=true; done
+      $taken || { base=$candidate; break; }
+    done
+    [ -n "$base" ] || { echo "found no free ports for a local cluster" >&2; exit 1; }
+    cluster_env=(OFFLOAD_LOCAL_CLUSTER_DIR="$tmp/cluster" OFFLOAD_OPERATOR_TOKEN="$operator_token"
+      OFFLOAD_RUNNER_HEALTH_COMMAND=true OFFLOAD_RUNNER_WIPE_COMMAND=true)
+    echo "Gatling: starting a 3-node cluster on ports $base.. with $pool runners..." >&2
+    cluster_started=true
+    env "${cluster_env[@]}" "$home/deploy/local/cluster.sh" start 3 --base-port "$base" --runners "$pool" \
+      >"$results/cluster.log" 2>&1 || { echo "the cluster did not start (see $results/cluster.log)" >&2; exit 1; }
+    java --add-opens java.base/java.lang=ALL-UNNAMED \
+      -Doffload.urls="http://127.0.0.1:$base,http://127.0.0.1:$((base + 1)),http://127.0.0.1:$((base + 2))" \
+      -Doffload.operatorToken="$operator_token" -Doffload.users="${BENCH_GATLING_USERS:-50}" \
+      -Doffload.seconds="${BENCH_GATLING_SECONDS:-60}" -cp "$gatling_cp" \
+      io.gatling.app.Gatling --simulation dev.offload.gatling.LifecycleSimulation \
+      --results-folder "$results/gatling-3-nodes" >"$results/gatling-3-nodes.log" 2>&1 \
+      || { echo "Gatling failed against the cluster (see $results/gatling-3-nodes.log)" >&2; exit 1; }
+    env "${cluster_env[@]}" "$home/deploy/local/cluster.sh" stop >>"$results/cluster.log" 2>&1 || true
+    cluster_started=false
+    cp -r "$tmp/cluster" "$results/cluster-logs" 2>/dev/null || true
+  fi
+  {
+    echo "| set-up | request | count | failed | req/s | p50 ms | p95 ms | p99 ms |"
+    echo "|---|---|---|---|---|---|---|---|"
+    java -cp "$gatling_cp" dev.offload.gatling.GatlingSummary "$results/gatling-1-node" "1 node"
+    [ -d "$results/gatling-3-nodes" ] && java -cp "$gatling_cp" dev.offload.gatling.GatlingSummary "$results/gatling-3-nodes" "3 nodes"
+  } >"$results/gatling.md"
+  cat "$results/gatling.md"
+fi
+if [ -n "$api_server_pid" ]; then stop_pid "$api_server_pid" 30; api_server_pid=""; fi
+[ -z "$targets" ] && exit 0
 
 # ---- the benchmark JVM and its echo server (java itself in the background, so $! is its pid) ----
 java -cp "$jar" dev.offload.loadtests.TunnelBenchmark run --sink-port-file "$tmp/sink.port" --ready-file "$tmp/ready" --out "$results" --targets "$targets" \

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * GET /v1/orgs/{org}/activity: the organisation's sessions, newest first, with what each was
- * charged; an owner sees everyone's, a member their own (the session list's rules and paging).
+ * charged; an owner sees everyone's or one user's, a member their own (the session list's rules,
+ * filter and paging).
  */
 final class ActivityRoutes {
   private final Sessions sessions;
@@ -32,14 +33,14 @@ final class ActivityRoutes {
             ? new ClientError(ClientError.Code.FORBIDDEN, "the activity view is for the organisation's owners and members")
             : ClientError.notFound("organisation " + org));
       }
-      return parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
-          onSuccess(sessions.list(caller, null, null, SessionRoutes.limit(limit), cursor.orElse(null)), page -> {
+      return parameterOptional("user", user -> parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
+          onSuccess(sessions.list(caller, null, user.orElse(null), SessionRoutes.limit(limit), cursor.orElse(null)), page -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("sessions", page.sessions().stream()
                 .map(v -> ActivityRow.of(v.state(), clock.instant())).toList());
             body.put("nextCursor", page.nextCursor());
             return Json.ok(body);
-          })));
+          }))));
     }));
   }
 }

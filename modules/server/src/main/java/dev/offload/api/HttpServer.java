@@ -13,6 +13,7 @@ import dev.offload.org.Organisations;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.tunnel.TunnelRoutes;
+import dev.offload.ui.UiRoutes;
 import com.typesafe.config.Config;
 import io.prometheus.metrics.core.metrics.Histogram;
 import java.io.IOException;
@@ -59,10 +60,12 @@ public final class HttpServer {
     UsageRoutes usageRoutes = new UsageRoutes(services.usage(), clock);
     WebhookRoutes webhookRoutes = new WebhookRoutes(services.webhooks(), bodyLimit);
     OpsRoutes ops = new OpsRoutes(system, services.dataSource(), services.blocking(), version);
+    CallerRoutes callerRoutes = new CallerRoutes();
     Route api = concat(
         ops.routes(),
+        UiRoutes.routes(),
         pathPrefix("v1", () -> auth.authenticated(caller ->
-            concat(sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
+            concat(callerRoutes.routes(caller), sessionRoutes.routes(caller), runnerRoutes.routes(caller), auditRoutes.routes(caller),
                 activityRoutes.routes(caller), usageRoutes.routes(caller), webhookRoutes.routes(caller),
                 grantRoutes.routes(caller),
                 orgRoutes.routes(caller)))));

@@ -10,6 +10,7 @@ import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.Route;
+import dev.offload.storage.JournalReadiness;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
@@ -20,6 +21,7 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
@@ -29,19 +31,21 @@ final class OpsRoutes {
   private final DataSource dataSource;
   private final Executor blocking;
   private final String version;
+  private final JournalReadiness journalReadiness;
 
   OpsRoutes(ActorSystem<?> system, DataSource dataSource, Executor blocking, String version) {
     this.system = system;
     this.dataSource = dataSource;
     this.blocking = blocking;
     this.version = version;
+    this.journalReadiness = new JournalReadiness(system.classicSystem());
   }
 
   Route routes() {
     return concat(
         path(akka.http.javadsl.server.PathMatchers.segment("health").slash("alive"), () -> get(() -> Json.ok(Map.of("status", "alive")))),
         path(akka.http.javadsl.server.PathMatchers.segment("health").slash("ready"), () -> get(() ->
-            onSuccess(CompletableFuture.supplyAsync(this::readiness, blocking), checks -> {
+            onSuccess(readiness(), checks -> {
               boolean ready = !checks.containsValue(false);
               Map<String, Object> body = new LinkedHashMap<>();
               body.put("status", ready ? "ready" : "not-ready");
@@ -56,18 +60,26 @@ final class OpsRoutes {
                         akka.http.javadsl.model.HttpCharsets.UTF_8), text)))))));
   }
 
-  /** Ready only when this node is an Up cluster member and the database answers. */
-  private Map<String, Boolean> readiness() {
-    Map<String, Boolean> checks = new LinkedHashMap<>();
-    checks.put("cluster", Cluster.get(system).selfMember().status() == MemberStatus.up());
-    boolean database;
-    try (Connection c = dataSource.getConnection()) {
-      database = c.isValid(2);
-    } catch (SQLException e) {
-      database = false;
-    }
-    checks.put("database", database);
-    return checks;
+  /**
+   * Ready only when this node is an Up cluster member (it joined, and is not leaving), the
+   * product's tables answer and the journal answers through its own pool.
+   */
+  private CompletionStage<Map<String, Boolean>> readiness() {
+    CompletableFuture<Boolean> database = CompletableFuture.supplyAsync(() -> {
+      try (Connection c = dataSource.getConnection()) {
+        return c.isValid(2);
+      } catch (SQLException e) {
+        return false;
+      }
+    }, blocking);
+    CompletableFuture<Boolean> journal = journalReadiness.get().toCompletableFuture();
+    return database.thenCombine(journal, (db, j) -> {
+      Map<String, Boolean> checks = new LinkedHashMap<>();
+      checks.put("cluster", Cluster.get(system).selfMember().status() == MemberStatus.up());
+      checks.put("database", db);
+      checks.put("journal", j);
+      return checks;
+    });
   }
 
   private static String scrape() {

@@ -250,7 +250,7 @@ public final class Organisations {
                       + " max_sessions_per_user = COALESCE(?, max_sessions_per_user),"
                       + " max_live_sessions = COALESCE(?, max_live_sessions),"
                       + " on_demand_enabled = COALESCE(?, on_demand_enabled),"
-                      + " monthly_limit_cents = COALESCE(?, monthly_limit_cents),"
+                      + " monthly_limit_cents = CASE WHEN ? THEN ? ELSE monthly_limit_cents END,"
                       + " runner_classes = COALESCE(?, runner_classes)"
                       + " WHERE id = ? RETURNING "
                       + SETTINGS_COLUMNS)) {
@@ -260,13 +260,14 @@ public final class Organisations {
             ps.setObject(4, checked.maxSessionsPerUser(), Types.INTEGER);
             ps.setObject(5, checked.maxLiveSessions(), Types.INTEGER);
             ps.setObject(6, checked.onDemandEnabled(), Types.BOOLEAN);
-            ps.setObject(7, checked.monthlyLimitCents(), Types.BIGINT);
+            ps.setBoolean(7, checked.monthlyLimitCents() != null);
+            ps.setObject(8, checked.monthlyLimitCents() == null ? null : checked.monthlyLimitCents().orElse(null), Types.BIGINT);
             if (checked.runnerClasses() == null) {
-              ps.setNull(8, Types.ARRAY);
+              ps.setNull(9, Types.ARRAY);
             } else {
-              ps.setArray(8, textArray(c, checked.runnerClasses()));
+              ps.setArray(9, textArray(c, checked.runnerClasses()));
             }
-            ps.setString(9, org);
+            ps.setString(10, org);
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) {
                 throw notFound(org);

@@ -32,7 +32,7 @@ final class SettingsRules {
         MAX_IDLE_TIMEOUT_SECONDS);
     inRange("maxSessionsPerUser", patch.maxSessionsPerUser(), 1, MAX_SESSIONS_PER_USER);
     inRange("maxLiveSessions", patch.maxLiveSessions(), 1, MAX_LIVE_SESSIONS);
-    if (patch.monthlyLimitCents() != null && patch.monthlyLimitCents() < 0) {
+    if (patch.monthlyLimitCents() != null && patch.monthlyLimitCents().orElse(0L) < 0) {
       throw ClientError.invalid("monthlyLimitCents", "monthlyLimitCents must be 0 or more");
     }
     if (patch.runnerClasses() == null) {

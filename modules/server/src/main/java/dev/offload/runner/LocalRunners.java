@@ -53,7 +53,8 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
 
   private LocalRunners(Config config, Path dataDir, Executor blocking) {
     this.dataDir = dataDir;
-    this.clientKey = clientKeyPath(dataDir);
+    String identity = config.getString("offload.runners.ssh.identity");
+    this.clientKey = identity.isEmpty() ? clientKeyPath(dataDir) : Path.of(identity);
     this.acceptedClient = SshKeys.loadOrCreate(clientKey, "offload control plane").getPublic();
     this.user = config.getString("offload.runners.ssh.user");
     this.target = config.getString("offload.runners.local.engine-target");
@@ -66,7 +67,10 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     });
   }
 
-  /** The control plane's client key, generated on first start; its public half is what runners accept. */
+  /**
+   * The control plane's client key when {@code offload.runners.ssh.identity} names none, generated
+   * on first start; the public half of the key in use is what runners accept.
+   */
   static Path clientKeyPath(Path dataDir) {
     return dataDir.resolve("runners").resolve("client-key");
   }

@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the pool works with on this node: the configured providers, the SSH connections and
@@ -24,6 +25,7 @@ import java.util.concurrent.Executor;
 public final class RunnerFleet implements AutoCloseable {
 
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
+  private static final int POOL_ATTEMPTS = 4;
 
   private final FleetSettings settings;
   private final Map<String, RunnerProvider> providers;
@@ -126,22 +128,16 @@ public final class RunnerFleet implements AutoCloseable {
 
   /**
    * Sessions verify their runner by id: its pinned key, and that the connection carries traffic.
-   * On a node other than the pool's, the pool is asked for the runner first.
+   * They may live on any node, so the runner is looked up with {@link #find}.
    */
   public CompletionStage<Void> verify(String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
-    RunnerInfo runner = known.get(runnerId);
-    if (runner != null) {
-      return ssh.verify(runner);
-    }
-    return AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
-            pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
-        .thenCompose(found -> found.runner() == null
-            ? CompletableFuture.failedFuture(
-                new IllegalStateException("runner " + runnerId + " is not known to this control plane"))
-            : ssh.verify(found.runner()));
+    return find(runnerId, pool, system).thenCompose(runner -> runner.isEmpty()
+        ? CompletableFuture.failedFuture(
+            new IllegalStateException("runner " + runnerId + " is not known to this control plane"))
+        : ssh.verify(runner.get()));
   }
 
-  /** The SSH connections to this node's runners, for channels to their engines (tunnels). */
+  /** The SSH connections of this node to runners, for channels to their engines (tunnels). */
   public SshConnections ssh() {
     return ssh;
   }
@@ -149,20 +145,44 @@ public final class RunnerFleet implements AutoCloseable {
   /** The checks of {@code diagnose} for a runner known by id, on whichever node asks. */
   public CompletionStage<List<RunnerDiagnosis.Check>> diagnose(
       String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
-    RunnerInfo runner = known.get(runnerId);
-    CompletionStage<RunnerInfo> found = runner != null
-        ? CompletableFuture.completedFuture(runner)
-        : AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
-                pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
-            .thenApply(RunnerPool.RunnerFound::runner);
-    return found.thenCompose(r -> r == null
+    return find(runnerId, pool, system).thenCompose(r -> r.isEmpty()
         ? CompletableFuture.completedFuture(List.of(new RunnerDiagnosis.Check(RunnerDiagnosis.REACHABLE, false,
             "runner " + runnerId + " is not known to the runner pool any more")))
-        : diagnosis().diagnose(r));
+        : diagnosis().diagnose(r.get()));
   }
 
-  public Optional<RunnerInfo> runner(String runnerId) {
-    return Optional.ofNullable(known.get(runnerId));
+  /**
+   * The runner as the pool knows it: from memory on the node that hosts the pool, else asked of
+   * the pool (a session, a tunnel and the pool may each be on a different node). Every node
+   * reaches runners with its own SSH connections; only the endpoint and host key travel.
+   */
+  public CompletionStage<Optional<RunnerInfo>> find(
+      String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system) {
+    RunnerInfo runner = known.get(runnerId);
+    if (runner != null) {
+      return CompletableFuture.completedFuture(Optional.of(runner));
+    }
+    return askPool(runnerId, pool, system, POOL_ATTEMPTS);
+  }
+
+  /**
+   * While the pool's node fails over (about 20 s) the pool does not answer: asking again, for
+   * longer than a failover takes, keeps a session from ending as if its runner had failed.
+   */
+  private CompletionStage<Optional<RunnerInfo>> askPool(
+      String runnerId, ActorRef<RunnerPool.Command> pool, ActorSystem<?> system, int attempts) {
+    return AskPattern.<RunnerPool.Command, RunnerPool.RunnerFound>ask(
+            pool, replyTo -> new RunnerPool.GetRunner(runnerId, replyTo), ASK_TIMEOUT, system.scheduler())
+        .thenApply(found -> Optional.ofNullable(found.runner()))
+        .exceptionallyCompose(failure -> attempts > 1
+                && (failure instanceof TimeoutException || failure.getCause() instanceof TimeoutException)
+            ? askPool(runnerId, pool, system, attempts - 1)
+            : CompletableFuture.failedFuture(failure));
+  }
+
+  /** The pool left this node (handed over to another one): what it knew may go stale here. */
+  void forgetAll() {
+    known.clear();
   }
 
   void remember(RunnerInfo runner) {

@@ -3,6 +3,7 @@ package dev.offload.runner;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 
 /**
  * The cluster's one runner pool: provisions runners through their class's provider, keeps
@@ -87,6 +89,9 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   private record Refill() implements Command {}
 
   private record Retire(String runnerId, String reason) implements Command {}
+
+  /** Writes the events decided since the last write, in one journal write (see {@link #write}). */
+  private enum Flush implements Command { INSTANCE }
 
   public sealed interface LeaseReply extends CborSerializable {}
 
@@ -172,6 +177,11 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   private final Map<String, Long> waitingSince = new HashMap<>();
   private final Map<String, ActorRef<ContainerTracker.Command>> trackers = new HashMap<>();
   private LeaseQueue queue = LeaseQueue.empty();
+  /** Events decided but not yet written, what to do once they are, and the state they lead to. */
+  private final List<Event> unwritten = new ArrayList<>();
+  private final List<Consumer<RunnerPoolState>> afterWrite = new ArrayList<>();
+  private RunnerPoolState decided;
+  private EventHandler<RunnerPoolState, Event> applier;
 
   private RunnerPool(RunnerFleet fleet, SessionDirectory sessions, Clock clock,
       ActorContext<Command> context, TimerScheduler<Command> timers) {
@@ -191,7 +201,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   @Override
   public SignalHandler<RunnerPoolState> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .onSignal(PostStop.instance(), state -> fleet.forgetAll())
+        .build();
   }
 
   /**
@@ -229,43 +242,102 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   public CommandHandler<Command, Event, RunnerPoolState> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
-        .onCommand(Lease.class, this::onLease)
-        .onCommand(Release.class, this::onRelease)
-        .onCommand(GetRunners.class, this::onGetRunners)
-        .onCommand(Confirm.class, this::onConfirm)
+        .onCommand(Lease.class, (state, c) -> onLease(current(state), c))
+        .onCommand(Release.class, (state, c) -> onRelease(current(state), c))
+        .onCommand(GetRunners.class, (state, c) -> onGetRunners(current(state), c))
+        .onCommand(Confirm.class, (state, c) -> onConfirm(current(state), c))
         .onCommand(GetRunner.class, (state, get) -> {
-          get.replyTo().tell(new RunnerFound(get.runnerId(), state.runners().get(get.runnerId())));
+          get.replyTo().tell(new RunnerFound(get.runnerId(), current(state).runners().get(get.runnerId())));
           return Effect().none();
         })
-        .onCommand(Drain.class, this::onDrain)
-        .onCommand(DeadlinePassed.class, this::onDeadlinePassed)
-        .onCommand(Provisioned.class, this::onProvisioned)
-        .onCommand(ProvisionFailed.class, this::onProvisionFailed)
-        .onCommand(Adopted.class, this::onAdopted)
-        .onCommand(AdoptionFailed.class, (state, c) -> retire(state, c.runnerId(), c.reason(), true))
-        .onCommand(Wiped.class, this::onWiped)
-        .onCommand(WipeFailed.class, this::onWipeFailed)
-        .onCommand(HealthTick.class, this::onHealthTick)
-        .onCommand(HealthChecked.class, this::onHealthChecked)
-        .onCommand(Destroyed.class, this::onDestroyed)
-        .onCommand(Liveness.class, this::onLiveness)
-        .onCommand(Retire.class, (state, c) -> retire(state, c.runnerId(), c.reason(), false))
+        .onCommand(Drain.class, (state, c) -> onDrain(current(state), c))
+        .onCommand(DeadlinePassed.class, (state, c) -> onDeadlinePassed(current(state), c))
+        .onCommand(Provisioned.class, (state, c) -> onProvisioned(current(state), c))
+        .onCommand(ProvisionFailed.class, (state, c) -> onProvisionFailed(current(state), c))
+        .onCommand(Adopted.class, (state, c) -> onAdopted(current(state), c))
+        .onCommand(AdoptionFailed.class, (state, c) -> retire(current(state), c.runnerId(), c.reason(), true))
+        .onCommand(Wiped.class, (state, c) -> onWiped(current(state), c))
+        .onCommand(WipeFailed.class, (state, c) -> onWipeFailed(current(state), c))
+        .onCommand(HealthTick.class, (state, c) -> onHealthTick(current(state), c))
+        .onCommand(HealthChecked.class, (state, c) -> onHealthChecked(current(state), c))
+        .onCommand(Destroyed.class, (state, c) -> onDestroyed(current(state), c))
+        .onCommand(Liveness.class, (state, c) -> onLiveness(current(state), c))
+        .onCommand(Retire.class, (state, c) -> retire(current(state), c.runnerId(), c.reason(), false))
         .onCommand(Refill.class, (state, c) -> {
-          refillAll(state);
+          refillAll(current(state));
           return Effect().none();
         })
+        .onCommand(Flush.class, (state, c) -> flush())
         .build();
   }
 
-  private Effect<Event, RunnerPoolState> onLease(RunnerPoolState state, Lease lease) {
-    Optional<RunnerLease> held = state.leaseOf(lease.sessionId());
-    if (held.isPresent()) {
-      RunnerInfo runner = state.runners().get(held.get().runnerId());
-      lease.replyTo().tell(runner != null
-          ? new Leased(lease.sessionId(), runner)
-          : new LeaseRefused(lease.sessionId(), "runner " + held.get().runnerId()
-              + " held by this session is no longer offered by this control plane"));
+  /**
+   * Group commit: every decision is taken against {@link #current} and queued; one {@link Flush}
+   * writes all decisions queued meanwhile as one atomic journal write, then runs their effects
+   * (replies included) in order. A persist per command would make the singleton wait for the
+   * database once per lease, release and wipe, capping the whole control plane at one write's
+   * latency per decision. Nothing decided is told to anyone before it is written.
+   */
+  private Effect<Event, RunnerPoolState> write(
+      RunnerPoolState state, List<Event> events, Consumer<RunnerPoolState> then) {
+    if (events.isEmpty() && unwritten.isEmpty()) {
+      then.accept(state);
       return Effect().none();
+    }
+    if (unwritten.isEmpty() && afterWrite.isEmpty()) {
+      context.getSelf().tell(Flush.INSTANCE);
+    }
+    decided = applied(state, events);
+    unwritten.addAll(events);
+    afterWrite.add(then);
+    return Effect().none();
+  }
+
+  private Effect<Event, RunnerPoolState> write(RunnerPoolState state, Event event, Consumer<RunnerPoolState> then) {
+    return write(state, List.of(event), then);
+  }
+
+  /** Runs {@code then} once every decision taken so far is written: at once when none waits. */
+  private Effect<Event, RunnerPoolState> afterWrite(RunnerPoolState state, Consumer<RunnerPoolState> then) {
+    return write(state, List.of(), then);
+  }
+
+  private RunnerPoolState applied(RunnerPoolState state, List<Event> events) {
+    if (applier == null) {
+      applier = eventHandler();
+    }
+    RunnerPoolState after = state;
+    for (Event event : events) {
+      after = applier.apply(after, event);
+    }
+    return after;
+  }
+
+  /** The pool as decided: the written state plus the decisions waiting for the next write. */
+  private RunnerPoolState current(RunnerPoolState written) {
+    return decided == null ? written : decided;
+  }
+
+  private Effect<Event, RunnerPoolState> flush() {
+    List<Event> events = List.copyOf(unwritten);
+    List<Consumer<RunnerPoolState>> effects = List.copyOf(afterWrite);
+    unwritten.clear();
+    afterWrite.clear();
+    decided = null;
+    return Effect().persist(events).thenRun(after -> effects.forEach(effect -> effect.accept(after)));
+  }
+
+  private Effect<Event, RunnerPoolState> onLease(RunnerPoolState state, Lease lease) {
+    if (state.leaseOf(lease.sessionId()).isPresent()) {
+      // Answered from the written state: the lease may still be waiting for its write.
+      return afterWrite(state, written -> {
+        RunnerLease held = written.leaseOf(lease.sessionId()).orElseThrow();
+        RunnerInfo runner = written.runners().get(held.runnerId());
+        lease.replyTo().tell(runner != null
+            ? new Leased(lease.sessionId(), runner)
+            : new LeaseRefused(lease.sessionId(), "runner " + held.runnerId()
+                + " held by this session is no longer offered by this control plane"));
+      });
     }
     if (!settings.classes().containsKey(lease.runnerClass())) {
       lease.replyTo().tell(new LeaseRefused(lease.sessionId(),
@@ -276,12 +348,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     Optional<RunnerInfo> free = freeRunner(state, lease.runnerClass());
     if (free.isPresent()) {
       RunnerInfo runner = free.get();
-      return Effect()
-          .persist(new RunnerLeased(runner.id(), lease.sessionId(), now()))
-          .thenRun(after -> {
-            leased(lease, runner);
-            refill(after, lease.runnerClass());
-          });
+      return write(state, new RunnerLeased(runner.id(), lease.sessionId(), now()), after -> {
+        leased(lease, runner);
+        refill(after, lease.runnerClass());
+      });
     }
     Instant now = now();
     if (!lease.deadline().isAfter(now)) {
@@ -333,12 +403,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     if (release.runnerId() == null || !state.holds(release.sessionId(), release.runnerId())) {
       return Effect().none();
     }
-    return Effect()
-        .persist(new RunnerReleased(release.runnerId(), release.sessionId(), now()))
-        .thenRun(after -> {
-          untrack(release.runnerId());
-          wipe(after, release.runnerId());
-        });
+    return write(state, new RunnerReleased(release.runnerId(), release.sessionId(), now()), after -> {
+      untrack(release.runnerId());
+      wipe(after, release.runnerId());
+    });
   }
 
   private void wipe(RunnerPoolState state, String runnerId) {
@@ -369,11 +437,12 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       return retire(state, runner.id(), "drained", false);
     }
     List<Event> events = new ArrayList<>(List.of(new RunnerWiped(runner.id(), now())));
-    return persistAndServe(state.wiped(runner.id(), now()), runner, events);
+    return persistAndServe(state, runner, events);
   }
 
   /** {@code events} make {@code runner} free; the first session waiting for its class gets it in the same write. */
-  private Effect<Event, RunnerPoolState> persistAndServe(RunnerPoolState free, RunnerInfo runner, List<Event> events) {
+  private Effect<Event, RunnerPoolState> persistAndServe(RunnerPoolState state, RunnerInfo runner, List<Event> events) {
+    RunnerPoolState free = applied(state, events);
     Optional<Lease> next = free.isClean(runner.id()) && runtime.isReady(runner.id())
         ? queue.first(runner.runnerClass())
         : Optional.empty();
@@ -381,7 +450,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       dequeue(n);
       events.add(new RunnerLeased(runner.id(), n.sessionId(), now()));
     });
-    return Effect().persist(events).thenRun(after -> {
+    return write(state, events, after -> {
       next.ifPresent(n -> leased(n, runner));
       refill(after, runner.runnerClass());
     });
@@ -405,15 +474,16 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   }
 
   private Effect<Event, RunnerPoolState> onConfirm(RunnerPoolState state, Confirm confirm) {
-    RunnerInfo runner = state.runners().get(confirm.runnerId());
-    if (runner != null && state.holds(confirm.sessionId(), confirm.runnerId())) {
-      confirm.replyTo().tell(new Leased(confirm.sessionId(), runner));
-    } else {
-      confirm.replyTo().tell(new LeaseRefused(confirm.sessionId(), runner == null
-          ? "runner " + confirm.runnerId() + " is no longer known to the runner pool"
-          : "runner " + confirm.runnerId() + " is not leased to session " + confirm.sessionId()));
-    }
-    return Effect().none();
+    return afterWrite(state, written -> {
+      RunnerInfo runner = written.runners().get(confirm.runnerId());
+      if (runner != null && written.holds(confirm.sessionId(), confirm.runnerId())) {
+        confirm.replyTo().tell(new Leased(confirm.sessionId(), runner));
+      } else {
+        confirm.replyTo().tell(new LeaseRefused(confirm.sessionId(), runner == null
+            ? "runner " + confirm.runnerId() + " is no longer known to the runner pool"
+            : "runner " + confirm.runnerId() + " is not leased to session " + confirm.sessionId()));
+      }
+    });
   }
 
   private Effect<Event, RunnerPoolState> onDrain(RunnerPoolState state, Drain drain) {
@@ -425,7 +495,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       drain.replyTo().tell(new Draining(drain.runnerId()));
       return Effect().none();
     }
-    return Effect().persist(new RunnerDrained(drain.runnerId(), now())).thenRun(after -> {
+    return write(state, new RunnerDrained(drain.runnerId(), now()), after -> {
       drain.replyTo().tell(new Draining(drain.runnerId()));
       boolean free = !after.isLeased(drain.runnerId()) && !after.dirty().contains(drain.runnerId());
       if (free) {
@@ -449,7 +519,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     fleet.remember(runner);
     runtime.verified(runner.id(), now());
     List<Event> events = new ArrayList<>(List.of(new RunnerProvisioned(runner, now())));
-    return persistAndServe(state.provisioned(runner, now()), runner, events);
+    return persistAndServe(state, runner, events);
   }
 
   private Effect<Event, RunnerPoolState> onProvisionFailed(RunnerPoolState state, ProvisionFailed failed) {
@@ -483,9 +553,9 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
     }
     if (after.dirty().contains(runner.id())) {
       // At least once: a wipe interrupted by the restart runs again.
-      return Effect().persist(events).thenRun(s -> wipe(s, runner.id()));
+      return write(state, events, s -> wipe(s, runner.id()));
     }
-    return persistAndServe(after, runner, events);
+    return persistAndServe(state, runner, events);
   }
 
   private Effect<Event, RunnerPoolState> onHealthTick(RunnerPoolState state, HealthTick tick) {
@@ -539,7 +609,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       return Effect().none();
     }
     Optional<RunnerLease> lease = Optional.ofNullable(state.leases().get(runnerId));
-    return Effect().persist(new RunnerRetired(runnerId, reason, now())).thenRun(after -> {
+    return write(state, new RunnerRetired(runnerId, reason, now()), after -> {
       if (lost) {
         lease.ifPresent(l -> sessions.runnerLost(l.sessionId(), runnerId, reason));
       }

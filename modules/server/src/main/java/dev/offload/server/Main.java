@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.org.Bootstrap;
 import dev.offload.storage.Database;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code bin/offload-server [migrate | audit …]}: runs a control-plane node, only the migrations,
@@ -19,17 +20,40 @@ public final class Main {
       System.out.println("Database schema is up to date.");
       return;
     }
+    if (args.length == 1 && args[0].equals("postgres")) {
+      servePostgres(config);
+      return;
+    }
     if (args.length > 0 && args[0].equals("audit")) {
       System.exit(AuditCommand.run(java.util.List.of(args).subList(1, args.length), config));
     }
     if (args.length > 0) {
       System.err.println("usage: offload-server [migrate]");
+      System.err.println("       offload-server postgres");
       System.err.println("       " + AuditCommand.USAGE.substring("usage: ".length()));
       System.exit(2);
     }
     OffloadServer server = OffloadServer.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "offload-shutdown"));
     printWelcome(server);
+  }
+
+  /**
+   * Only the embedded PostgreSQL (under {@code <data-dir>/pg}, on {@code offload.db.embedded.port}),
+   * migrated, until SIGTERM: one database for several nodes on one machine (deploy/local).
+   */
+  private static void servePostgres(Config config) throws InterruptedException {
+    if (!config.getString("offload.db.url").isEmpty()) {
+      System.err.println("offload-server postgres runs the embedded PostgreSQL; unset OFFLOAD_DB_URL");
+      System.exit(2);
+    }
+    // One connection of its own is enough to migrate; the connections are the nodes'.
+    Database database = Database.start(ConfigFactory.parseString("offload.db.pool-size = 1").withFallback(config));
+    Runtime.getRuntime().addShutdownHook(new Thread(database::close, "postgres-stop"));
+    System.out.println("PostgreSQL is ready for the nodes: " + database.jdbcUrl()
+        + " (user " + database.user() + ")");
+    System.out.flush();
+    new CountDownLatch(1).await();
   }
 
   private static void printWelcome(OffloadServer server) {
@@ -40,8 +64,10 @@ public final class Main {
     if (boot.operatorToken() != null) {
       out.append("Operator token (shown once, also in ").append(boot.operatorTokenFile())
           .append("):\n  ").append(boot.operatorToken()).append('\n');
-    } else {
+    } else if (boot.operatorTokenFile() != null) {
       out.append("Operator token: in ").append(boot.operatorTokenFile()).append('\n');
+    } else {
+      out.append("Operator token: the one configured (OFFLOAD_OPERATOR_TOKEN or offload.auth.operator-token)\n");
     }
     if (boot.devToken() != null) {
       out.append("Log in as the owner 'dev' of organisation 'default':\n")

@@ -6,7 +6,10 @@ import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
+import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.offload.api.ApiServices;
 import dev.offload.api.HttpServer;
 import dev.offload.billing.Audit;
@@ -35,6 +38,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -69,12 +73,12 @@ public final class OffloadServer implements AutoCloseable {
     RunnerFleet fleet = null;
     ActorSystem<Void> system = null;
     try {
-      Config full = database.akkaPersistenceConfig().withFallback(config).resolve();
+      Config full = ConfigFactory.parseMap(Map.of("akka.cluster.app-version", appVersion(config)))
+          .withFallback(database.akkaPersistenceConfig())
+          .withFallback(config)
+          .resolve();
       system = ActorSystem.create(Behaviors.empty(), "offload", full);
-      if (full.getBoolean("offload.cluster.join-self")) {
-        Cluster cluster = Cluster.get(system);
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      }
+      joinCluster(system, full);
       Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("offload.blocking-dispatcher"));
       Clock clock = Clock.systemUTC();
 
@@ -106,9 +110,10 @@ public final class OffloadServer implements AutoCloseable {
 
       Audit audit = new Audit(database.dataSource(),
           akka.serialization.SerializationExtension.get(system.classicSystem()), rates);
-      TunnelRoutes tunnels = new TunnelRoutes(system, sessions, fleet.ssh(), fleet::runner, blocking);
       RunnerFleet runners = fleet;
       ActorSystem<Void> node = system;
+      TunnelRoutes tunnels = new TunnelRoutes(system, sessions, fleet.ssh(),
+          runnerId -> runners.find(runnerId, pool, node), blocking);
       SessionDiagnosis diagnosis = new SessionDiagnosis(sessions, runnerId -> runners.diagnose(runnerId, pool, node),
           database.dataSource(), blocking, clock);
       UsageView usageView = new UsageView(usage, database.dataSource(), blocking, rates, clock);
@@ -123,6 +128,34 @@ public final class OffloadServer implements AutoCloseable {
       closeQuietly(system, fleet, database);
       throw e;
     }
+  }
+
+  /**
+   * Alone, the node joins itself. In a cluster it serves Akka Management (bootstrap's contact
+   * point and the probes) and bootstrap finds the other nodes through discovery and joins them,
+   * or forms the cluster when it is the lowest-addressed of the required contact points.
+   */
+  private static void joinCluster(ActorSystem<Void> system, Config config) {
+    if (config.getBoolean("offload.cluster.join-self")) {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      return;
+    }
+    AkkaManagement.get(system.classicSystem()).start();
+    ClusterBootstrap.get(system.classicSystem()).start();
+  }
+
+  /**
+   * {@code offload.cluster.app-version}, else the product version; a development build without a
+   * manifest counts as 0.0.0, Akka's own default.
+   */
+  private static String appVersion(Config config) {
+    String configured = config.getString("offload.cluster.app-version");
+    if (!configured.isEmpty()) {
+      return configured;
+    }
+    String version = Version.current();
+    return Character.isDigit(version.charAt(0)) ? version : "0.0.0";
   }
 
   /** Sessions verify their runner by id on the node that hosts them. */

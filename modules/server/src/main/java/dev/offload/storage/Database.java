@@ -110,6 +110,10 @@ public final class Database implements AutoCloseable {
       akka.put(plugin + ".use-shared-db", "slick");
     }
     akka.put("jdbc-journal.bufferSize", settings.getInt("journal-buffer-size"));
+    long poll = settings.getDuration("read-journal-poll").toMillis();
+    akka.put("jdbc-read-journal.refresh-interval", poll + "ms");
+    // A gap in the ordering (a transaction still committing) is waited on for max-tries polls.
+    akka.put("jdbc-read-journal.journal-sequence-retrieval.query-delay", poll + "ms");
     akka.put("akka.projection.jdbc.dialect", "postgres-dialect");
     akka.put(
         "akka.projection.jdbc.blocking-jdbc-dispatcher.thread-pool-executor.fixed-pool-size",

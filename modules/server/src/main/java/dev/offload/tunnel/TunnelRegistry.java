@@ -5,6 +5,7 @@ import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
+import dev.offload.ClientError;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionState.Phase;
 import java.time.Duration;
@@ -42,6 +43,13 @@ final class TunnelRegistry {
     system.scheduler().scheduleWithFixedDelay(TICK, TICK, this::tick, system.executionContext());
     TunnelMetrics.count(this);
     system.getWhenTerminated().thenRun(() -> TunnelMetrics.forget(this));
+    // A node leaving (rolling restart, scale-down) ends its tunnels first, with the bytes they
+    // moved reported while the sessions can still be reached; clients open the next connection
+    // through another node.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "drain-tunnels", () -> {
+      drain();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
     // Bridges whose streams never ran would otherwise hold the SSH reader thread, and with it the
     // node's shutdown, when their channels are closed with the runner connections.
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "close-tunnels", () -> {
@@ -70,6 +78,13 @@ final class TunnelRegistry {
 
   int maxPerSession() {
     return maxPerSession;
+  }
+
+  /** Closes every tunnel of this node with 1001: the client's next connection opens a new one. */
+  void drain() {
+    bySession.values().forEach(bridges -> bridges.forEach(bridge -> bridge.close(TunnelSocket.GOING_AWAY,
+        ClientError.Code.UNAVAILABLE.apiName,
+        "this control-plane node is shutting down; the next connection goes through another node")));
   }
 
   void add(TunnelBridge bridge) {

@@ -49,17 +49,17 @@ public final class TunnelRoutes {
   private final ActorSystem<?> system;
   private final Sessions sessions;
   private final SshConnections ssh;
-  private final Function<String, Optional<RunnerInfo>> runners;
+  private final Function<String, CompletionStage<Optional<RunnerInfo>>> runners;
   private final Executor blocking;
   private final Duration askTimeout;
   private final int connectTimeoutMillis;
   private final ClusterSharding sharding;
   private final TunnelRegistry registry;
 
-  /** {@code runners} finds a runner by id among those this node can reach. */
+  /** {@code runners} finds a runner by id, asking the runner pool when it runs on another node. */
   public TunnelRoutes(
       ActorSystem<?> system, Sessions sessions, SshConnections ssh,
-      Function<String, Optional<RunnerInfo>> runners, Executor blocking) {
+      Function<String, CompletionStage<Optional<RunnerInfo>>> runners, Executor blocking) {
     this.system = system;
     this.sessions = sessions;
     this.ssh = ssh;
@@ -109,9 +109,9 @@ public final class TunnelRoutes {
           if (reply instanceof SessionEntity.Rejected rejected) {
             return CompletableFuture.completedFuture(refused(rejected));
           }
-          SessionEntity.SessionView view = ((SessionEntity.Accepted) reply).session();
-          return CompletableFuture.supplyAsync(
-              () -> bridge(sessionId, connectionId, view.state().runnerId(), started), blocking);
+          String runnerId = ((SessionEntity.Accepted) reply).session().state().runnerId();
+          return runners.apply(runnerId).thenApplyAsync(
+              runner -> bridge(sessionId, connectionId, runnerId, runner, started), blocking);
         });
     // The session counted the connection as soon as it was asked: uncount it if nothing came of it.
     return opened.whenComplete((result, failure) -> {
@@ -131,11 +131,11 @@ public final class TunnelRoutes {
   }
 
   /** Blocks: opens the SSH channel to the engine on the runner's shared connection. */
-  private Opened bridge(String sessionId, String connectionId, String runnerId, long started) {
-    Optional<RunnerInfo> runner = runners.apply(runnerId);
+  private Opened bridge(
+      String sessionId, String connectionId, String runnerId, Optional<RunnerInfo> runner, long started) {
     if (runner.isEmpty()) {
       return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,
-          "runner " + runnerId + " cannot be reached from this control-plane node");
+          "runner " + runnerId + " is not known to the runner pool any more");
     }
     TunnelBridge bridge = new TunnelBridge(sessionId, connectionId, blocking, registry::remove);
     try {

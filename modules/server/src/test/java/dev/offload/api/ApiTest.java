@@ -76,6 +76,7 @@ class ApiTest {
     assertEquals(200, api.get("/health/alive", null).status());
     Response ready = Await.until(Duration.ofSeconds(10), () -> api.get("/health/ready", null), r -> r.status() == 200, "ready");
     assertEquals(true, ready.json().path("checks").path("database").asBoolean());
+    assertEquals(true, ready.json().path("checks").path("journal").asBoolean());
     assertFalse(api.get("/version", null).json().path("version").asText().isEmpty());
     api.get("/v1/sessions", "nope");
     String metrics = api.get("/metrics", null).body();
@@ -160,6 +161,16 @@ class ApiTest {
     JsonNode changed = api.put("/v1/orgs/" + org.id() + "/settings", org.owner(), "{\"idleTimeoutSeconds\": 120}").json();
     assertEquals(120, changed.get("idleTimeoutSeconds").asInt());
     assertTrue(changed.get("offloadEnabled").asBoolean(), "unspecified settings keep their value");
+    String settingsPath = "/v1/orgs/" + org.id() + "/settings";
+    assertEquals(500, api.put(settingsPath, org.owner(), "{\"monthlyLimitCents\": 500}").json().get("monthlyLimitCents").asInt());
+    assertEquals(500, api.put(settingsPath, org.owner(), "{\"onDemandEnabled\": true}").json().get("monthlyLimitCents").asInt(),
+        "a PUT without monthlyLimitCents keeps the limit");
+    assertTrue(api.put(settingsPath, org.owner(), "{\"monthlyLimitCents\": null}").json().get("monthlyLimitCents").isNull(),
+        "an explicit null removes the limit");
+    for (String bad : List.of("\"500\"", "1.5", "-1", "true")) {
+      assertError(api.put(settingsPath, org.owner(), "{\"monthlyLimitCents\": " + bad + "}"), 400, "invalid_argument");
+    }
+    assertTrue(api.get(settingsPath, org.owner()).json().get("monthlyLimitCents").isNull(), "refused limits change nothing");
   }
 
   // ---- sessions ----

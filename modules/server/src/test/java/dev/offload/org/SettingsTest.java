@@ -10,6 +10,7 @@ import dev.offload.storage.TestDatabase;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.Stream;
@@ -61,7 +62,7 @@ class SettingsTest {
     Settings second =
         result(
             orgs.updateSettings(
-                org, new SettingsPatch(false, null, false, 3, 50, true, 12_000L, List.of("gpu"))));
+                org, new SettingsPatch(false, null, false, 3, 50, true, Optional.of(12_000L), List.of("gpu"))));
     Settings unchanged = result(orgs.updateSettings(org, none()));
 
     assertEquals(new Settings(true, 600, true, 1, 100, false, null, RUNNER_CLASSES), first);
@@ -75,7 +76,7 @@ class SettingsTest {
     String org = newOrg();
 
     Settings low =
-        result(orgs.updateSettings(org, new SettingsPatch(null, 10, null, 1, 1, null, 0L, null)));
+        result(orgs.updateSettings(org, new SettingsPatch(null, 10, null, 1, 1, null, Optional.of(0L), null)));
     Settings high =
         result(
             orgs.updateSettings(
@@ -140,7 +141,7 @@ class SettingsTest {
         maxSessionsPerUser,
         maxLiveSessions,
         null,
-        monthlyLimitCents,
+        monthlyLimitCents == null ? null : Optional.of(monthlyLimitCents),
         runnerClasses);
   }
 
@@ -158,7 +159,7 @@ class SettingsTest {
             patch.maxSessionsPerUser() == null ? 5 : patch.maxSessionsPerUser(),
             patch.maxLiveSessions() == null ? 500 : patch.maxLiveSessions(),
             true,
-            patch.monthlyLimitCents() == null ? 100L : patch.monthlyLimitCents(),
+            patch.monthlyLimitCents() == null ? Optional.of(100L) : patch.monthlyLimitCents(),
             patch.runnerClasses() == null ? List.of("gpu") : patch.runnerClasses());
 
     ClientError refused = refusal(orgs.updateSettings(org, withValidChanges));

@@ -1,12 +1,19 @@
 package dev.offload.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.persistence.testkit.PersistenceTestKitPlugin;
+import akka.persistence.testkit.JournalOperation;
 import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import akka.persistence.testkit.ProcessingPolicy;
+import akka.persistence.testkit.ProcessingResult;
+import akka.persistence.testkit.ProcessingSuccess$;
+import akka.persistence.testkit.WriteEvents;
 import akka.persistence.testkit.javadsl.PersistenceTestKit;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.runner.RunnerPool.Command;
@@ -20,6 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -94,6 +102,42 @@ class RunnerPoolConcurrencyTest {
         leased.stream().collect(Collectors.toMap(l -> l.runner().id(), Leased::sessionId)),
         journal.stream().filter(RunnerLeased.class::isInstance).map(RunnerLeased.class::cast)
             .collect(Collectors.toMap(RunnerLeased::runnerId, RunnerLeased::sessionId)));
+  }
+
+  @Test
+  void leasesDecidedWhileTheJournalWritesShareTheNextWrite() throws Exception {
+    fleet = Fleet.start(dataDir, 10, 10);
+    ActorRef<Command> pool = testKit.spawn(RunnerPool.create(fleet.fleet, new Sessions(), Clock.systemUTC()));
+    Fleet.awaitRunners(testKit, pool, r -> Fleet.count(r, "warm") == 10, "ten warm runners");
+    CountDownLatch allSent = new CountDownLatch(1);
+    List<Integer> leaseWrites = Collections.synchronizedList(new ArrayList<>());
+    PersistenceTestKit.create(testKit.system()).withPolicy(new ProcessingPolicy<JournalOperation>() {
+      @Override
+      public ProcessingResult tryProcess(String persistenceId, JournalOperation operation) {
+        if (operation instanceof WriteEvents write
+            && write.getBatch().stream().anyMatch(RunnerLeased.class::isInstance)) {
+          leaseWrites.add(write.getBatch().size());
+          if (leaseWrites.size() == 1) {
+            awaitQuietly(allSent); // the first write lasts until every lease is queued
+          }
+        }
+        return ProcessingSuccess$.MODULE$;
+      }
+    });
+
+    TestProbe<LeaseReply> replies = testKit.createTestProbe();
+    Instant deadline = Instant.now().plusSeconds(20);
+    for (int i = 0; i < 10; i++) {
+      pool.tell(new Lease("s" + i, "standard", deadline, replies.ref()));
+    }
+    allSent.countDown();
+
+    List<LeaseReply> answers = replies.receiveSeveralMessages(10, Duration.ofSeconds(10));
+    assertEquals(10, answers.stream().filter(Leased.class::isInstance).map(a -> ((Leased) a).runner().id()).distinct().count());
+    // Every lease queued while a write is under way goes in the next one, so ten leases take at
+    // most two writes however the tells interleave with the first; a write per lease would be ten.
+    assertEquals(10, leaseWrites.stream().mapToInt(Integer::intValue).sum());
+    assertTrue(leaseWrites.size() <= 2, "leases written " + leaseWrites + " at a time");
   }
 
   private static void awaitQuietly(CountDownLatch latch) {

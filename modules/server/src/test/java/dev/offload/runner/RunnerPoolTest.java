@@ -227,7 +227,8 @@ class RunnerPoolTest {
     SshConnections ssh = new SshConnections(LocalRunners.clientKeyPath(dataDir), WAIT, ForkJoinPool.commonPool());
     try (RunnerFleet otherNode = new RunnerFleet(fleet.fleet.settings(), Map.of("local", fleet.local), ssh,
         ForkJoinPool.commonPool(), ssh::close)) {
-      assertTrue(otherNode.runner(runner.id()).isEmpty());
+      assertEquals(java.util.Optional.of(runner), otherNode.find(runner.id(), pool, testKit.system())
+          .toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS), "the pool's answer");
 
       otherNode.verify(runner.id(), pool, testKit.system()).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
 

@@ -38,12 +38,22 @@ public final class TestServer implements AutoCloseable {
 
   /** {@code overrides} is HOCON layered over the test defaults, e.g. runner counts or timings. */
   public static TestServer start(String overrides) throws Exception {
+    return start(overrides, newDatabase());
+  }
+
+  /** A new, empty database in the shared embedded PostgreSQL; its JDBC URL. */
+  public static String newDatabase() throws SQLException {
     Database shared = TestDatabase.get();
     String name = "offload_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
     try (Connection c = shared.dataSource().getConnection(); Statement st = c.createStatement()) {
       st.execute("CREATE DATABASE " + name);
     }
-    String url = shared.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + name + "$1");
+    return shared.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + name + "$1");
+  }
+
+  /** A node on the database at {@code url}: several nodes on one database form a cluster. */
+  public static TestServer start(String overrides, String url) throws Exception {
+    Database shared = TestDatabase.get();
     return startOn(url, shared.user(), shared.password(), overrides);
   }
 

@@ -15,8 +15,8 @@ import java.nio.file.Path;
  * A stand-in engine: echoes every byte and, once the peer has half-closed, still answers with
  * {@link #ANSWER} before closing, the way a hijacked Docker connection answers after stdin ends.
  */
-final class TestEngine implements AutoCloseable {
-  static final byte[] ANSWER = "engine saw eof".getBytes(StandardCharsets.US_ASCII);
+public final class TestEngine implements AutoCloseable {
+  public static final byte[] ANSWER = "engine saw eof".getBytes(StandardCharsets.US_ASCII);
 
   private final ServerSocketChannel listener;
 
@@ -27,7 +27,7 @@ final class TestEngine implements AutoCloseable {
     acceptor.start();
   }
 
-  static TestEngine tcp() throws IOException {
+  public static TestEngine tcp() throws IOException {
     ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.INET);
     listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     return new TestEngine(listener);
@@ -39,7 +39,7 @@ final class TestEngine implements AutoCloseable {
     return new TestEngine(listener);
   }
 
-  String target() throws IOException {
+  public String target() throws IOException {
     if (listener.getLocalAddress() instanceof InetSocketAddress inet) {
       return "tcp://127.0.0.1:" + inet.getPort();
     }

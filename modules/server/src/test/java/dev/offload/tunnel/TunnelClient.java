@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * The CLI's side of one tunnel connection over a real WebSocket: sends bytes and control
  * messages, digests what comes back, and can stop reading to play a slow client.
  */
-final class TunnelClient implements WebSocket.Listener {
+public final class TunnelClient implements WebSocket.Listener {
   static final int FRAME = 256 * 1024;
 
   private final MessageDigest digest;
@@ -26,7 +26,7 @@ final class TunnelClient implements WebSocket.Listener {
   private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
   private final List<String> texts = new CopyOnWriteArrayList<>();
   private final StringBuilder partialText = new StringBuilder();
-  final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
+  public final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
   private volatile long received;
   private volatile boolean paused;
   private volatile boolean owed;
@@ -42,7 +42,7 @@ final class TunnelClient implements WebSocket.Listener {
   }
 
   /** Fails with a {@code WebSocketHandshakeException} when the server answers without upgrading. */
-  static TunnelClient connect(String baseUrl, String sessionId, String token, boolean keep)
+  public static TunnelClient connect(String baseUrl, String sessionId, String token, boolean keep)
       throws Exception {
     return connect(HttpClient.newHttpClient(), baseUrl, sessionId, token, keep);
   }
@@ -66,7 +66,7 @@ final class TunnelClient implements WebSocket.Listener {
     return client;
   }
 
-  void send(byte[] bytes) {
+  public void send(byte[] bytes) {
     for (int offset = 0; offset < bytes.length; offset += FRAME) {
       int length = Math.min(FRAME, bytes.length - offset);
       socket.sendBinary(ByteBuffer.wrap(bytes, offset, length), true).join();
@@ -81,7 +81,7 @@ final class TunnelClient implements WebSocket.Listener {
     socket.sendText(text, true).join();
   }
 
-  void eof() {
+  public void eof() {
     sendText("{\"type\":\"eof\"}");
   }
 
@@ -109,11 +109,11 @@ final class TunnelClient implements WebSocket.Listener {
     return digest.digest();
   }
 
-  synchronized byte[] bytes() {
+  public synchronized byte[] bytes() {
     return kept.toByteArray();
   }
 
-  List<String> texts() {
+  public List<String> texts() {
     return texts;
   }
 
