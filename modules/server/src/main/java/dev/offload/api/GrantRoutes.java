@@ -20,13 +20,13 @@ final class GrantRoutes {
 
   private final ActorSystem<?> system;
   private final Organisations organisations;
-  private final long maxBody;
+  private final Json.BodyLimit bodyLimit;
   private final Duration askTimeout;
 
-  GrantRoutes(ActorSystem<?> system, Organisations organisations, long maxBody, Duration askTimeout) {
+  GrantRoutes(ActorSystem<?> system, Organisations organisations, Json.BodyLimit bodyLimit, Duration askTimeout) {
     this.system = system;
     this.organisations = organisations;
-    this.maxBody = maxBody;
+    this.bodyLimit = bodyLimit;
     this.askTimeout = askTimeout;
   }
 
@@ -37,7 +37,7 @@ final class GrantRoutes {
             ? new ClientError(ClientError.Code.FORBIDDEN, "only the operator grants usage")
             : ClientError.notFound("organisation " + org));
       }
-      return Json.body(GrantRequest.class, false, maxBody, body -> {
+      return Json.body(GrantRequest.class, false, bodyLimit, body -> {
         if (body.seconds() == null) throw ClientError.invalid("seconds", "seconds is required");
         if (body.kind() == null) throw ClientError.invalid("kind", "kind is required: committed or trial");
         var added = organisations.get(org).thenCompose(o -> ClusterSharding.get(system)

@@ -44,17 +44,21 @@ public final class HttpServer {
 
   public static Route routes(ActorSystem<?> system, ApiServices services, long maxBody, String version) {
     java.time.Duration askTimeout = system.settings().config().getDuration("offload.ask-timeout");
+    Json.BodyLimit bodyLimit = new Json.BodyLimit(maxBody,
+        system.settings().config().getDuration("offload.http.body-timeout").toMillis());
     java.time.Clock clock = java.time.Clock.systemUTC();
-    Authentication auth = new Authentication(services.organisations());
+    Config limit = system.settings().config().getConfig("offload.http.rate-limit");
+    Authentication auth = new Authentication(services.organisations(), new TokenBuckets(
+        limit.getDouble("requests-per-second"), limit.getInt("burst"), System::nanoTime));
     SessionRoutes sessionRoutes = new SessionRoutes(
-        services.sessions(), services.updates(), services.diagnosis(), maxBody, services.tunnels());
-    OrgRoutes orgRoutes = new OrgRoutes(services.organisations(), services.sessions(), maxBody);
+        services.sessions(), services.updates(), services.diagnosis(), bodyLimit, services.tunnels());
+    OrgRoutes orgRoutes = new OrgRoutes(services.organisations(), services.sessions(), bodyLimit);
     AuditRoutes auditRoutes = new AuditRoutes(services.audit(), services.blocking(), clock);
     ActivityRoutes activityRoutes = new ActivityRoutes(services.sessions(), clock);
-    GrantRoutes grantRoutes = new GrantRoutes(system, services.organisations(), maxBody, askTimeout);
+    GrantRoutes grantRoutes = new GrantRoutes(system, services.organisations(), bodyLimit, askTimeout);
     RunnerRoutes runnerRoutes = new RunnerRoutes(system, services.runnerPool(), askTimeout);
     UsageRoutes usageRoutes = new UsageRoutes(services.usage(), clock);
-    WebhookRoutes webhookRoutes = new WebhookRoutes(services.webhooks(), maxBody);
+    WebhookRoutes webhookRoutes = new WebhookRoutes(services.webhooks(), bodyLimit);
     OpsRoutes ops = new OpsRoutes(system, services.dataSource(), services.blocking(), version);
     CallerRoutes callerRoutes = new CallerRoutes();
     Route api = concat(

@@ -76,11 +76,15 @@ final class Json {
     return complete(response(StatusCodes.OK, body));
   }
 
+  /** The largest request body, and how long it may take to arrive. */
+  record BodyLimit(long bytes, long timeoutMillis) {}
+
   /**
-   * Reads a JSON body of at most {@code maxBytes} into {@code type}. With {@code optional}, an
-   * empty body stands for {@code {}}.
+   * Reads a JSON body within {@code limit} into {@code type}. With {@code optional}, an empty
+   * body stands for {@code {}}.
    */
-  static <T> Route body(Class<T> type, boolean optional, long maxBytes, Function<T, Route> inner) {
+  static <T> Route body(Class<T> type, boolean optional, BodyLimit limit, Function<T, Route> inner) {
+    long maxBytes = limit.bytes();
     return withSizeLimit(maxBytes, () -> extractMaterializer(mat -> extractRequestEntity(entity -> {
       if (entity.isKnownEmpty() && optional) return inner.apply(parse(ByteString.emptyByteString(), type));
       if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
@@ -91,7 +95,17 @@ final class Json {
         throw new ClientError(ClientError.Code.PAYLOAD_TOO_LARGE,
             "the request body is larger than the limit of " + maxBytes + " bytes");
       }
-      return onSuccess(entity.toStrict(10_000, maxBytes, mat), strict -> inner.apply(parse(strict.getData(), type)));
+      var strict = entity.toStrict(limit.timeoutMillis(), maxBytes, mat).exceptionally(failure -> {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+            ? failure.getCause() : failure;
+        if (cause instanceof java.util.concurrent.TimeoutException) {
+          // A client that trickles its body is not the database failing: no 503 for it.
+          throw new ClientError(ClientError.Code.INVALID_ARGUMENT, "the request body did not arrive within "
+              + limit.timeoutMillis() / 1000.0 + " s; send the whole body at once");
+        }
+        throw failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
+      });
+      return onSuccess(strict, body -> inner.apply(parse(body.getData(), type)));
     })));
   }
 
@@ -112,6 +126,13 @@ final class Json {
       throw ClientError.invalid(field, field + " has the wrong type: expected " + expected(e));
     } catch (JsonMappingException e) {
       String field = path(e);
+      if (e.getCause() instanceof JsonProcessingException syntax
+          && !(syntax instanceof JsonMappingException)) {
+        // A syntax error met while reading a field's value: still a body that is not JSON.
+        throw ClientError.invalid(field.isEmpty() ? null : field,
+            "the request body is not valid JSON" + (field.isEmpty() ? "" : " (in " + field + ")") + ": "
+                + firstLine(syntax.getOriginalMessage()));
+      }
       throw ClientError.invalid(field.isEmpty() ? null : field,
           (field.isEmpty() ? "the request body" : field) + " is not valid: " + e.getOriginalMessage());
     } catch (java.io.IOException e) {

@@ -27,12 +27,12 @@ final class OrgRoutes {
 
   private final Organisations organisations;
   private final Sessions sessions;
-  private final long maxBody;
+  private final Json.BodyLimit bodyLimit;
 
-  OrgRoutes(Organisations organisations, Sessions sessions, long maxBody) {
+  OrgRoutes(Organisations organisations, Sessions sessions, Json.BodyLimit bodyLimit) {
     this.organisations = organisations;
     this.sessions = sessions;
-    this.maxBody = maxBody;
+    this.bodyLimit = bodyLimit;
   }
 
   Route routes(Principal caller) {
@@ -45,14 +45,14 @@ final class OrgRoutes {
   }
 
   private Route create() {
-    return Json.body(CreateOrg.class, false, maxBody, body ->
+    return Json.body(CreateOrg.class, false, bodyLimit, body ->
         onSuccess(organisations.create(body.id(), body.name()), org ->
             complete(Json.response(StatusCodes.CREATED, org))));
   }
 
   private Route tokens(String org) {
     return concat(
-        pathEnd(() -> post(() -> Json.body(IssueToken.class, false, maxBody, body ->
+        pathEnd(() -> post(() -> Json.body(IssueToken.class, false, bodyLimit, body ->
             onSuccess(organisations.issueToken(org, body.user(), role(body.role())), token -> {
               Map<String, Object> json = new LinkedHashMap<>();
               json.put("token", token.token());
@@ -68,7 +68,7 @@ final class OrgRoutes {
   private Route settings(Principal caller, String org) {
     return concat(
         get(() -> onSuccess(organisations.settings(org), Json::ok)),
-        put(() -> owner(caller, org, () -> Json.body(SettingsPatch.class, false, maxBody, patch ->
+        put(() -> owner(caller, org, () -> Json.body(SettingsPatch.class, false, bodyLimit, patch ->
             onSuccess(organisations.updateSettings(org, patch), settings -> {
               if (!settings.offloadEnabled()) {
                 sessions.terminateLive(org, SessionState.DISABLED, caller.isOperator() ? "operator" : caller.user())

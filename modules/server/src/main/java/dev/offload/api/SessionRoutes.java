@@ -22,15 +22,15 @@ import java.util.Optional;
 final class SessionRoutes {
   private final Sessions sessions;
   private final SessionUpdates updates;
-  private final long maxBody;
+  private final Json.BodyLimit bodyLimit;
   private final TunnelRoutes tunnels;
   private final SessionDiagnosis diagnosis;
 
-  SessionRoutes(Sessions sessions, SessionUpdates updates, SessionDiagnosis diagnosis, long maxBody, TunnelRoutes tunnels) {
+  SessionRoutes(Sessions sessions, SessionUpdates updates, SessionDiagnosis diagnosis, Json.BodyLimit bodyLimit, TunnelRoutes tunnels) {
     this.sessions = sessions;
     this.updates = updates;
     this.diagnosis = diagnosis;
-    this.maxBody = maxBody;
+    this.bodyLimit = bodyLimit;
     this.tunnels = tunnels;
   }
 
@@ -41,7 +41,7 @@ final class SessionRoutes {
   }
 
   private Route start(Principal caller) {
-    return Json.body(Sessions.StartRequest.class, true, maxBody, request ->
+    return Json.body(Sessions.StartRequest.class, true, bodyLimit, request ->
         optionalHeaderValueByName("Idempotency-Key", key ->
             onSuccess(sessions.start(caller, request, key.orElse(null)), started ->
                 complete(Json.response(started.created() ? StatusCodes.CREATED : StatusCodes.OK,

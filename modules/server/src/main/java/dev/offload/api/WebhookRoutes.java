@@ -16,11 +16,11 @@ final class WebhookRoutes {
   record Registration(String url, List<String> events) {}
 
   private final Webhooks webhooks;
-  private final long maxBody;
+  private final Json.BodyLimit bodyLimit;
 
-  WebhookRoutes(Webhooks webhooks, long maxBody) {
+  WebhookRoutes(Webhooks webhooks, Json.BodyLimit bodyLimit) {
     this.webhooks = webhooks;
-    this.maxBody = maxBody;
+    this.bodyLimit = bodyLimit;
   }
 
   Route routes(Principal caller) {
@@ -34,7 +34,7 @@ final class WebhookRoutes {
       }
       return concat(
           pathEnd(() -> concat(
-              post(() -> Json.body(Registration.class, false, maxBody, body ->
+              post(() -> Json.body(Registration.class, false, bodyLimit, body ->
                   onSuccess(webhooks.register(org, body.url(), body.events()), registered ->
                       complete(Json.response(StatusCodes.CREATED, registered))))),
               get(() -> onSuccess(webhooks.list(org), hooks -> Json.ok(Map.of("webhooks", hooks)))))),

@@ -12,12 +12,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * The {@code exec} provider: operator commands create and destroy runners (a cloud CLI, Terraform,
@@ -66,35 +68,53 @@ public final class ExecRunners implements RunnerProvider {
   public CompletionStage<RunnerInfo> create(String runnerClass) {
     return CompletableFuture.supplyAsync(() -> {
       String stdout = run("create", createCommand, runnerClass);
-      JsonNode json;
-      try {
-        json = JSON.readTree(stdout);
-      } catch (JsonProcessingException e) {
-        throw new CommandFailed("the create command did not print a JSON object: " + e.getOriginalMessage());
-      }
-      if (json == null || !json.isObject()) {
-        throw new CommandFailed("the create command did not print a JSON object");
-      }
-      List<String> missing = FIELDS.stream().filter(f -> !json.hasNonNull(f)).toList();
-      if (!missing.isEmpty()) {
-        // It may have created something: give it back if we know what it is called.
-        if (json.hasNonNull("id")) {
-          destroyQuietly(json.get("id").asText());
-        }
-        throw new CommandFailed("the create command's JSON lacks " + String.join(", ", missing));
-      }
-      RunnerInfo runner = new RunnerInfo(json.get("id").asText(), runnerClass, PROVIDER,
-          json.get("host").asText(), json.get("port").asInt(), json.get("user").asText(),
-          json.get("hostKey").asText(), json.get("engineTarget").asText());
-      try {
-        runner.hostKeyBlob();
-        EngineTarget.parse(runner.engineTarget());
-      } catch (IllegalArgumentException e) {
-        destroyQuietly(runner.id());
-        throw new CommandFailed("the create command's JSON is not usable: " + e.getMessage());
-      }
-      return runner;
+      return parseCreated(stdout, runnerClass, this::destroyQuietly);
     }, blocking);
+  }
+
+  /**
+   * What the create command printed, as a runner: anything else is {@link CommandFailed} naming
+   * what is wrong. {@code giveBack} gets the id of a runner that was created but cannot be used.
+   */
+  static RunnerInfo parseCreated(String stdout, String runnerClass, Consumer<String> giveBack) {
+    JsonNode json;
+    try {
+      json = JSON.readTree(stdout);
+    } catch (JsonProcessingException e) {
+      throw new CommandFailed("the create command did not print a JSON object: " + e.getOriginalMessage());
+    }
+    if (json == null || !json.isObject()) {
+      throw new CommandFailed("the create command did not print a JSON object");
+    }
+    List<String> missing = FIELDS.stream().filter(f -> !json.hasNonNull(f)).toList();
+    if (!missing.isEmpty()) {
+      // It may have created something: give it back if we know what it is called.
+      if (json.hasNonNull("id")) {
+        giveBack.accept(json.get("id").asText());
+      }
+      throw new CommandFailed("the create command's JSON lacks " + String.join(", ", missing));
+    }
+    JsonNode port = json.get("port");
+    if (!port.isIntegralNumber() || port.asLong() < 1 || port.asLong() > 65535) {
+      if (!json.get("id").asText().isBlank()) giveBack.accept(json.get("id").asText());
+      throw new CommandFailed("the create command's JSON has port " + port + "; it must be a number from 1 to 65535");
+    }
+    List<String> blank = List.of("id", "host", "user").stream().filter(f -> json.get(f).asText().isBlank()).toList();
+    if (!blank.isEmpty()) {
+      if (!json.get("id").asText().isBlank()) giveBack.accept(json.get("id").asText());
+      throw new CommandFailed("the create command's JSON has an empty " + String.join(", ", blank));
+    }
+    RunnerInfo runner = new RunnerInfo(json.get("id").asText(), runnerClass, PROVIDER,
+        json.get("host").asText(), port.asInt(), json.get("user").asText(),
+        json.get("hostKey").asText(), json.get("engineTarget").asText());
+    try {
+      runner.hostKeyBlob();
+      EngineTarget.parse(runner.engineTarget());
+    } catch (IllegalArgumentException e) {
+      giveBack.accept(runner.id());
+      throw new CommandFailed("the create command's JSON is not usable: " + e.getMessage());
+    }
+    return runner;
   }
 
   @Override

@@ -17,6 +17,8 @@ public final class RunnerDiagnosis {
 
   static final String REACHABLE = "runner reachable over SSH";
   static final String ENGINE = "engine answers";
+  /** What tunnels open: the health command can answer while the engine's socket path is wrong. */
+  static final String ENGINE_TARGET = "engine target opens";
 
   private final SshConnections ssh;
   private final RunnerCommands commands;
@@ -35,18 +37,23 @@ public final class RunnerDiagnosis {
       if (failure != null) {
         return CompletableFuture.completedFuture(List.of(
             new Check(REACHABLE, false, cause(failure).getMessage()),
-            new Check(ENGINE, false, "not checked: runner " + runner.id() + " is not reachable over SSH")));
+            new Check(ENGINE, false, "not checked: runner " + runner.id() + " is not reachable over SSH"),
+            new Check(ENGINE_TARGET, false, "not checked: runner " + runner.id() + " is not reachable over SSH")));
       }
       Check reachable = new Check(REACHABLE, true,
           "runner " + runner.id() + " at " + runner.host() + ":" + runner.port() + " presented "
               + runner.hostKeyFingerprint());
-      return commands.run(runner, healthCommand, timeout).handle((result, error) -> List.of(reachable,
+      CompletionStage<Check> socket = ssh.probeEngine(runner).handle((ok, error) -> error == null
+          ? new Check(ENGINE_TARGET, true, "a channel to " + runner.engineTarget() + " opens")
+          : new Check(ENGINE_TARGET, false, cause(error).getMessage()));
+      return commands.run(runner, healthCommand, timeout).handle((result, error) ->
           error != null
               ? new Check(ENGINE, false, cause(error).getMessage())
               : result.ok()
                   ? new Check(ENGINE, true, "engine " + result.stdout().strip())
                   : new Check(ENGINE, false,
-                      "the engine did not answer (" + result.describe() + "); running containers count as zero")));
+                      "the engine did not answer (" + result.describe() + "); running containers count as zero"))
+          .thenCombine(socket, (engine, target) -> List.of(reachable, engine, target));
     });
   }
 

@@ -3,6 +3,8 @@ package dev.offload.runner;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
 import com.jcraft.jsch.Channel;
+import com.jcraft.jsch.ChannelDirectStreamLocal;
+import com.jcraft.jsch.ChannelDirectTCPIP;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.Session;
@@ -95,6 +97,37 @@ public final class SshConnections implements AutoCloseable {
             "runner " + runner.id() + " does not answer on its SSH connection: " + e.getMessage(), e);
       }
     }
+  }
+
+  /**
+   * Completes once a channel to the runner's engine target (its Unix socket or TCP address) opens
+   * on the runner's connection, which is what every tunnel needs; fails with a reason otherwise.
+   */
+  public CompletionStage<Void> probeEngine(RunnerInfo runner) {
+    return CompletableFuture.runAsync(() -> {
+      EngineTarget target = EngineTarget.parse(runner.engineTarget());
+      Channel channel = null;
+      try {
+        if (target instanceof EngineTarget.UnixSocket socket) {
+          ChannelDirectStreamLocal local = (ChannelDirectStreamLocal) session(runner).openChannel("direct-streamlocal@openssh.com");
+          local.setSocketPath(socket.path().toString());
+          channel = local;
+        } else {
+          EngineTarget.Tcp tcp = (EngineTarget.Tcp) target;
+          ChannelDirectTCPIP direct = (ChannelDirectTCPIP) session(runner).openChannel("direct-tcpip");
+          direct.setHost(tcp.host());
+          direct.setPort(tcp.port());
+          channel = direct;
+        }
+        channel.connect(connectTimeoutMillis);
+        if (!channel.isConnected()) throw new JSchException("the runner refused the channel");
+      } catch (JSchException e) {
+        throw new IllegalStateException("the engine target " + runner.engineTarget() + " of runner " + runner.id()
+            + " cannot be opened (" + e.getMessage() + "); is the Docker Engine running there?", e);
+      } finally {
+        if (channel != null) channel.disconnect();
+      }
+    }, blocking);
   }
 
   /** Opening and closing a session channel proves the connection carries traffic both ways. */

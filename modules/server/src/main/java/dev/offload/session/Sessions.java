@@ -165,14 +165,16 @@ public final class Sessions {
     labels.forEach((k, v) -> {
       if (k.isEmpty() || k.length() > MAX_LABEL_LENGTH || v == null || v.length() > MAX_LABEL_LENGTH) {
         throw ClientError.invalid("labels",
-            "label keys must be 1 to " + MAX_LABEL_LENGTH + " characters and values at most " + MAX_LABEL_LENGTH);
+            "labels: keys must be 1 to " + MAX_LABEL_LENGTH + " characters and values strings of at most "
+                + MAX_LABEL_LENGTH);
       }
     });
   }
 
   /**
    * Runs under a per-user advisory lock, so two concurrent starts of one user see each other:
-   * one creates the session, the other gets it back (or a conflict).
+   * one creates the session, the other gets it back (or a conflict); a creation also takes the
+   * organisation's lock, so concurrent users cannot together exceed maxLiveSessions.
    */
   private Started startLocked(
       Principal caller, String org, String runnerClass, int idleTimeout, Map<String, String> labels,
@@ -180,7 +182,7 @@ public final class Sessions {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try {
-        lockUser(c, org, caller.user());
+        lock(c, "session-start/" + org + "/" + caller.user());
         Optional<Started> earlier = byIdempotencyKey(c, org, caller.user(), idempotencyKey, requestHash);
         if (earlier.isPresent()) {
           c.commit();
@@ -197,6 +199,8 @@ public final class Sessions {
                   "you already have " + mine.size() + " live session(s) of another runner class ("
                       + mine.get(0).state().id() + "); stop it first with offload stop"));
         }
+        // Starts of different users race for the organisation's cap: only creations queue here.
+        lock(c, "session-start/" + org);
         if (index.live(c, org, null).size() >= settings.maxLiveSessions()) {
           throw new ClientError(Code.CONFLICT, "organisation " + org + " has reached its limit of "
               + settings.maxLiveSessions() + " live sessions; stop one or ask an owner to raise maxLiveSessions");
@@ -216,9 +220,10 @@ public final class Sessions {
     }
   }
 
-  private static void lockUser(Connection c, String org, String user) throws SQLException {
+  /** Always the user's lock before the organisation's, so two starts never wait on each other in a cycle. */
+  private static void lock(Connection c, String key) throws SQLException {
     try (PreparedStatement st = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
-      st.setString(1, "session-start/" + org + "/" + user);
+      st.setString(1, key);
       st.execute();
     }
   }

@@ -1,6 +1,7 @@
 package dev.offload.tunnel;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,7 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * {@code error}, in both directions. Anything else is a protocol violation.
  */
 final class ControlMessage {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** One JSON value per frame: {@code {"type":"eof"} rm -rf} is not an eof. */
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** What a client's text frame means to the bridge. */
   sealed interface Inbound {}

@@ -159,7 +159,8 @@ final class TunnelBridge {
           unreportedBytes.addAndGet(data.bytes().size());
         } else if (item instanceof ClientMessages.TooLarge) {
           end(TunnelSocket.TOO_BIG, List.of(error("payload_too_large",
-              "WebSocket messages are limited to " + ClientMessages.MAX_MESSAGE + " bytes")), true);
+              "WebSocket messages are limited to 1 MiB (" + ClientMessages.MAX_MESSAGE
+                  + " bytes); send the data in smaller messages")), true);
           return;
         } else {
           ControlMessage.Inbound control = ((ClientMessages.Control) item).message();
@@ -222,11 +223,18 @@ final class TunnelBridge {
       }
     }
 
-    /** JSch closes the sink on the engine's EOF and again when the channel closes. */
+    /**
+     * JSch closes the sink on the engine's EOF, again when the channel closes, and also when the
+     * channel fails to open, before the socket's streams exist: so the eof is queued without
+     * waiting for them, behind the bytes already queued, and never blocks the caller.
+     */
     @Override
-    public void close() throws IOException {
+    public void close() {
       if (!engineEof.compareAndSet(false, true)) return;
-      if (offer(TextMessage.create(ControlMessage.eof()))) engineQueue.join().complete();
+      engineQueue.thenAccept(queue -> queue.offer(TextMessage.create(ControlMessage.eof()))
+          .thenAccept(result -> {
+            if (result == QueueOfferResult.enqueued()) queue.complete();
+          }));
       if (clientEof) end(TunnelSocket.NORMAL, List.of(), false);
     }
 

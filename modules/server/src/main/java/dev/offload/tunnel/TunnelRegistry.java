@@ -32,10 +32,14 @@ final class TunnelRegistry {
   private final ClusterSharding sharding;
   private final Duration askTimeout;
   private final Map<String, Set<TunnelBridge>> bySession = new ConcurrentHashMap<>();
+  /** Connections admitted per session, from the upgrade request until the bridge ends. */
+  private final Map<String, Integer> admitted = new ConcurrentHashMap<>();
+  private final int maxPerSession;
 
-  TunnelRegistry(ActorSystem<?> system, Duration askTimeout) {
+  TunnelRegistry(ActorSystem<?> system, Duration askTimeout, int maxPerSession) {
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.maxPerSession = maxPerSession;
     system.scheduler().scheduleWithFixedDelay(TICK, TICK, this::tick, system.executionContext());
     TunnelMetrics.count(this);
     system.getWhenTerminated().thenRun(() -> TunnelMetrics.forget(this));
@@ -46,6 +50,34 @@ final class TunnelRegistry {
       drain();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
+    // Bridges whose streams never ran would otherwise hold the SSH reader thread, and with it the
+    // node's shutdown, when their channels are closed with the runner connections.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "close-tunnels", () -> {
+      bySession.values().forEach(bridges -> bridges.forEach(TunnelBridge::abandon));
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+  }
+
+  /**
+   * Counts one more connection of {@code sessionId} if it stays within the cap; every admission is
+   * ended by {@link #release} or, once bridged, by {@link #remove}.
+   */
+  boolean admit(String sessionId) {
+    boolean[] ok = {false};
+    admitted.compute(sessionId, (id, n) -> {
+      int count = n == null ? 0 : n;
+      ok[0] = count < maxPerSession;
+      return ok[0] ? count + 1 : (n == null ? null : n);
+    });
+    return ok[0];
+  }
+
+  void release(String sessionId) {
+    admitted.computeIfPresent(sessionId, (id, n) -> n <= 1 ? null : n - 1);
+  }
+
+  int maxPerSession() {
+    return maxPerSession;
   }
 
   /** Closes every tunnel of this node with 1001: the client's next connection opens a new one. */
@@ -65,6 +97,7 @@ final class TunnelRegistry {
       bridges.remove(bridge);
       return bridges.isEmpty() ? null : bridges;
     });
+    release(bridge.sessionId());
     EntityRef<SessionEntity.Command> session = entity(bridge.sessionId());
     long bytes = bridge.takeBytes();
     if (bytes > 0) session.tell(new SessionEntity.BytesMoved(bytes));

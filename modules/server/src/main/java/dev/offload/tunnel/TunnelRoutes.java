@@ -73,7 +73,8 @@ public final class TunnelRoutes {
     this.connectTimeoutMillis = Math.toIntExact(
         system.settings().config().getDuration("offload.runners.ssh.connect-timeout").toMillis());
     this.sharding = ClusterSharding.get(system);
-    this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"));
+    this.registry = new TunnelRegistry(system, system.settings().config().getDuration("offload.ask-timeout"),
+        system.settings().config().getInt("offload.tunnel.max-per-session"));
     this.workspaces = new WorkspaceRoutes(system, sessions, ssh, runners, blocking, askTimeout, connectTimeoutMillis);
   }
 
@@ -86,10 +87,18 @@ public final class TunnelRoutes {
                 "the tunnel needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket); "
                     + "offload tunnel opens it for you"));
           }
-          long started = System.nanoTime();
-          return onSuccess(open(row.id().toString(), started, runner -> EngineTarget.parse(runner.engineTarget())),
-              opened -> complete(opened.accept(upgrade.get())));
+          return admitted(row.id().toString(), upgrade.get(), runner -> EngineTarget.parse(runner.engineTarget()));
         })));
+  }
+
+  /** Opens the bridge within the session's cap on connections (tunnels and ports alike), else 429. */
+  private Route admitted(String sessionId, WebSocketUpgrade upgrade, Function<RunnerInfo, EngineTarget> target) {
+    if (!registry.admit(sessionId)) {
+      return failWith(new ClientError(ClientError.Code.RATE_LIMITED, "session " + sessionId + " already has "
+          + registry.maxPerSession() + " tunnel connections open, the most allowed; close some and retry"));
+    }
+    long started = System.nanoTime();
+    return onSuccess(open(sessionId, started, target), opened -> complete(opened.accept(upgrade)));
   }
 
   /** {@code /v1/sessions/{id}/workspace}: files for bind mounts, see {@link WorkspaceRoutes}. */
@@ -111,9 +120,7 @@ public final class TunnelRoutes {
                     "a published port is reached through a WebSocket upgrade (Connection: Upgrade, "
                         + "Upgrade: websocket); offload start opens it for you"));
               }
-              long started = System.nanoTime();
-              return onSuccess(open(id, started, runner -> new EngineTarget.Tcp(LOOPBACK, port)),
-                  opened -> complete(opened.accept(upgrade.get())));
+              return admitted(id, upgrade.get(), runner -> new EngineTarget.Tcp(LOOPBACK, port));
             })));
   }
 
@@ -155,6 +162,7 @@ public final class TunnelRoutes {
     return opened.whenComplete((result, failure) -> {
       if (failure != null || result instanceof Refusal) {
         session.tell(new SessionEntity.ConnectionClosed(connectionId));
+        registry.release(sessionId);
       }
     });
   }

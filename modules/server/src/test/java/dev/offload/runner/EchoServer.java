@@ -36,6 +36,10 @@ final class EchoServer implements AutoCloseable {
     return new EchoServer(listener);
   }
 
+  java.net.SocketAddress address() throws IOException {
+    return listener.getLocalAddress();
+  }
+
   static EchoServer unix(Path socket) throws IOException {
     ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     listener.bind(UnixDomainSocketAddress.of(socket));

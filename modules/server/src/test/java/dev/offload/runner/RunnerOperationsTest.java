@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 class RunnerOperationsTest {
   private static final String OP = TestServer.OPERATOR_TOKEN;
   private static TestServer server;
+  private static EchoServer engine;
   private static ApiClient api;
   private static Path dataDir;
   private static String member;
@@ -33,7 +34,10 @@ class RunnerOperationsTest {
 
   @BeforeAll
   static void start() throws Exception {
+    engine = EchoServer.tcp();
+    int enginePort = ((java.net.InetSocketAddress) engine.address()).getPort();
     server = TestServer.start(String.join("\n",
+        "offload.runners.local.engine-target = \"tcp://127.0.0.1:" + enginePort + "\"",
         "offload.runners.classes.standard { provider = local, min-warm = 2, max = 3 }",
         "offload.runners.health-interval = 500ms",
         "offload.runners.runner-lost-after = 2s",
@@ -47,8 +51,9 @@ class RunnerOperationsTest {
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws IOException {
     server.close();
+    engine.close();
   }
 
   /** A stand-in for the engine's CLI: `docker events` follows a file the test appends to. */
@@ -166,8 +171,8 @@ class RunnerOperationsTest {
       assertTrue(c.get("ok").asBoolean(), c.toString());
       assertFalse(c.get("detail").asText().isEmpty(), c.toString());
     });
-    assertEquals(List.of("runner reachable over SSH", "engine answers", "tunnel connections", "server clock",
-        "journal reachable"), names);
+    assertEquals(List.of("runner reachable over SSH", "engine answers", "engine target opens", "tunnel connections",
+        "server clock", "journal reachable"), names);
     assertEquals(404, api.get("/v1/sessions/" + id + "/diagnose", newMember()).status());
     api.delete("/v1/sessions/" + id, token);
   }

@@ -25,10 +25,15 @@ public final class TestServer implements AutoCloseable {
   private final ApiClient client;
   private final String jdbcUrl;
 
-  private TestServer(OffloadServer server, String jdbcUrl) {
+  private final String user;
+  private final String password;
+
+  private TestServer(OffloadServer server, String jdbcUrl, String user, String password) {
     this.server = server;
     this.client = new ApiClient(server.url());
     this.jdbcUrl = jdbcUrl;
+    this.user = user;
+    this.password = password;
   }
 
   /** {@code overrides} is HOCON layered over the test defaults, e.g. runner counts or timings. */
@@ -49,13 +54,18 @@ public final class TestServer implements AutoCloseable {
   /** A node on the database at {@code url}: several nodes on one database form a cluster. */
   public static TestServer start(String overrides, String url) throws Exception {
     Database shared = TestDatabase.get();
+    return startOn(url, shared.user(), shared.password(), overrides);
+  }
+
+  /** A server on a PostgreSQL of the test's own, e.g. one it stops and starts again. */
+  public static TestServer startOn(String url, String user, String password, String overrides) throws Exception {
     Path dataDir = Files.createTempDirectory("offload-server-test");
     Config config = ConfigFactory.parseString(overrides)
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "offload.data-dir = \"" + dataDir + "\"",
             "offload.db.url = \"" + url + "\"",
-            "offload.db.user = \"" + shared.user() + "\"",
-            "offload.db.password = \"" + shared.password() + "\"",
+            "offload.db.user = \"" + user + "\"",
+            "offload.db.password = \"" + password + "\"",
             "offload.db.pool-size = 8",
             "offload.db.journal-pool-size = 8",
             "offload.http.port = 0",
@@ -69,7 +79,7 @@ public final class TestServer implements AutoCloseable {
             "akka.cluster.jmx.multi-mbeans-in-same-jvm = on")))
         .withFallback(ConfigFactory.defaultReference())
         .resolve();
-    return new TestServer(OffloadServer.start(config), url);
+    return new TestServer(OffloadServer.start(config), url, user, password);
   }
 
   public ApiClient api() {
@@ -82,8 +92,7 @@ public final class TestServer implements AutoCloseable {
 
   /** A connection to this server's own database, for checking what was (not) written. */
   public Connection connect() throws SQLException {
-    Database shared = TestDatabase.get();
-    return java.sql.DriverManager.getConnection(jdbcUrl, shared.user(), shared.password());
+    return java.sql.DriverManager.getConnection(jdbcUrl, user, password);
   }
 
   public long count(String sql) {

@@ -49,23 +49,31 @@ public final class TunnelClient implements WebSocket.Listener {
 
   static TunnelClient connect(
       HttpClient http, String baseUrl, String sessionId, String token, boolean keep) throws Exception {
-    return connectTo(http, baseUrl, "/v1/sessions/" + sessionId + "/tunnel", token, keep);
+    return connect(http, baseUrl, sessionId, token, keep, Duration.ofSeconds(10));
+  }
+
+  /** {@code patience}: how long the opening handshake may take, e.g. when a thousand open at once. */
+  static TunnelClient connect(
+      HttpClient http, String baseUrl, String sessionId, String token, boolean keep, Duration patience)
+      throws Exception {
+    return connectTo(http, baseUrl, "/v1/sessions/" + sessionId + "/tunnel", token, keep, patience);
   }
 
   /** The same over {@code /v1/sessions/{id}/ports/{port}}, to a port a container publishes. */
   static TunnelClient port(String baseUrl, String sessionId, int port, String token) throws Exception {
-    return connectTo(HttpClient.newHttpClient(), baseUrl, "/v1/sessions/" + sessionId + "/ports/" + port, token, true);
+    return connectTo(HttpClient.newHttpClient(), baseUrl, "/v1/sessions/" + sessionId + "/ports/" + port, token, true,
+        Duration.ofSeconds(10));
   }
 
   private static TunnelClient connectTo(
-      HttpClient http, String baseUrl, String path, String token, boolean keep) throws Exception {
+      HttpClient http, String baseUrl, String path, String token, boolean keep, Duration patience) throws Exception {
     TunnelClient client = new TunnelClient(keep);
     WebSocket.Builder builder = http.newWebSocketBuilder()
-        .connectTimeout(Duration.ofSeconds(10));
+        .connectTimeout(patience);
     if (token != null) builder.header("Authorization", "Bearer " + token);
     client.socket = builder
         .buildAsync(URI.create(baseUrl.replaceFirst("^http", "ws") + path), client)
-        .get(30, TimeUnit.SECONDS);
+        .get(patience.toSeconds() + 30, TimeUnit.SECONDS);
     return client;
   }
 

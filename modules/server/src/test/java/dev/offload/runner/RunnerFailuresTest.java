@@ -1,0 +1,164 @@
+package dev.offload.runner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import dev.offload.api.ApiClient;
+import dev.offload.api.ApiClient.Response;
+import dev.offload.server.TestServer;
+import dev.offload.testing.Await;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A runner failing under a running session, seen through the API: its engine socket goes
+ * missing, then its SSH server goes away in the middle of a tunnel. Each is a clear error on the
+ * tunnel and in {@code diagnose}, and a runner that stays away ends the session as
+ * {@code runner-lost} (runners-and-tunnels.md).
+ */
+class RunnerFailuresTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path hostsDir;
+
+  /** One tunnel connection: its text frames and how it closed. */
+  private static final class Tunnel implements WebSocket.Listener {
+    final List<String> texts = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    final StringBuilder partial = new StringBuilder();
+    WebSocket socket;
+
+    static Tunnel open(String url, String session, String token) throws Exception {
+      Tunnel tunnel = new Tunnel();
+      tunnel.socket = HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", "Bearer " + token)
+          .buildAsync(URI.create(url.replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/tunnel"), tunnel)
+          .get(30, TimeUnit.SECONDS);
+      return tunnel;
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+      partial.append(data);
+      if (last) {
+        texts.add(partial.toString());
+        partial.setLength(0);
+      }
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+      closed.complete(statusCode);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+      closed.completeExceptionally(error);
+    }
+
+    JsonNode lastError() throws Exception {
+      return JSON.readTree(texts.get(texts.size() - 1));
+    }
+  }
+
+  private static JsonNode check(ApiClient api, String session, String token, String name) {
+    for (JsonNode c : api.get("/v1/sessions/" + session + "/diagnose", token).json().get("checks")) {
+      if (c.get("name").asText().equals(name)) return c;
+    }
+    throw new AssertionError("no check " + name);
+  }
+
+  @Test
+  void aMissingEngineSocketAndARunnerLostMidTunnelAreReportedAndEndTheSession() throws Exception {
+    Path socket = hostsDir.resolve("engine.sock");
+    Path docker = Files.createDirectories(LocalRunners.binDir(hostsDir)).resolve("docker");
+    Files.writeString(docker, "#!/bin/sh\necho 27.3.1\n");
+    assertTrue(docker.toFile().setExecutable(true));
+    EchoServer engine = EchoServer.unix(socket);
+    String target = "unix://" + socket;
+    try (LocalRunners hosts = LocalRunners.start(ConfigFactory.parseString(
+            "offload.runners.local.engine-target = \"" + target + "\"").withFallback(ConfigFactory.load()),
+            hostsDir, ForkJoinPool.commonPool())) {
+      RunnerInfo host = hosts.create("standard").toCompletableFuture().get(30, TimeUnit.SECONDS);
+      try (TestServer server = TestServer.start(String.join("\n",
+          "offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }",
+          "offload.runners.static.hosts = [{ id = vm-a, class = standard, host = \"" + host.host() + "\", port = "
+              + host.port() + ", user = \"" + host.user() + "\", host-key = \"" + host.hostKey()
+              + "\", engine-target = \"" + target + "\" }]",
+          "offload.runners.ssh.identity = \"" + LocalRunners.clientKeyPath(hostsDir) + "\"",
+          "offload.runners.health-command = \"docker info --format '{{.ServerVersion}}'\"",
+          "offload.runners.health-interval = 500ms",
+          "offload.runners.runner-lost-after = 2s"))) {
+        ApiClient api = server.api();
+        String org = "rf-" + UUID.randomUUID().toString().substring(0, 8);
+        assertEquals(201, api.post("/v1/orgs", TestServer.OPERATOR_TOKEN, "{\"id\":\"" + org + "\"}").status());
+        String token = api.post("/v1/orgs/" + org + "/tokens", TestServer.OPERATOR_TOKEN,
+            "{\"user\":\"alice\",\"role\":\"member\"}").json().get("token").asText();
+        Response started = api.post("/v1/sessions", token, "{\"idleTimeoutSeconds\": 3600}");
+        String session = started.json().get("id").asText();
+        Await.until(Duration.ofSeconds(30), () -> api.get("/v1/sessions/" + session, token).json(),
+            s -> s.path("state").asText().equals("grace-period"), "the session running on vm-a");
+        assertTrue(check(api, session, token, "engine target opens").get("ok").asBoolean());
+
+        // The engine's socket goes missing: tunnels are refused with a reason, diagnose says which.
+        engine.close();
+        Files.deleteIfExists(socket);
+        Tunnel refused = Tunnel.open(server.server().url(), session, token);
+        assertEquals(1011, refused.closed.get(30, TimeUnit.SECONDS));
+        assertEquals("unavailable", refused.lastError().get("code").asText());
+        assertTrue(refused.lastError().get("message").asText().contains("engine"), refused.texts.toString());
+        JsonNode engineCheck = check(api, session, token, "engine target opens");
+        assertFalse(engineCheck.get("ok").asBoolean());
+        assertTrue(engineCheck.get("detail").asText().contains(target), engineCheck.toString());
+        assertTrue(check(api, session, token, "runner reachable over SSH").get("ok").asBoolean(),
+            "SSH itself is fine: " + engineCheck);
+
+        // The engine is back; then the runner's SSH server goes away under an open tunnel.
+        engine = EchoServer.unix(socket);
+        Tunnel open = Tunnel.open(server.server().url(), session, token);
+        open.socket.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
+        assertFalse(open.closed.isDone());
+        hosts.destroy(host).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        int code = open.closed.get(30, TimeUnit.SECONDS);
+        assertTrue(code == 1011 || code == 1008, "closed with a code that is not a clean end: " + code);
+        assertFalse(open.texts.isEmpty(), "the close is explained by an error control message");
+        assertFalse(open.lastError().get("message").asText().isBlank(), open.texts.toString());
+        JsonNode unreachable = check(api, session, token, "runner reachable over SSH");
+        assertFalse(unreachable.get("ok").asBoolean(), unreachable.toString());
+        assertFalse(unreachable.get("detail").asText().isBlank(), unreachable.toString());
+
+        JsonNode ended = Await.until(Duration.ofSeconds(30), () -> api.get("/v1/sessions/" + session, token).json(),
+            s -> s.path("state").asText().equals("terminated"), "the session to end once its runner stays away");
+        assertEquals("runner-lost", ended.get("terminationReason").asText());
+      }
+    } finally {
+      engine.close();
+    }
+  }
+}
