@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.PublicKey;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -49,7 +50,10 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
   private final ExecutorService pumps;
   private final Path clientKey;
   private final Map<String, SshServer> servers = new HashMap<>();
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
   private boolean closed;
+  /** Runners being brought up now; close waits for them, so none writes its files afterwards. */
+  private int starting;
 
   private LocalRunners(Config config, Path dataDir, Executor blocking) {
     this.dataDir = dataDir;
@@ -155,6 +159,12 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
   }
 
   private RunnerInfo serve(String id, String runnerClass) {
+    synchronized (servers) {
+      if (closed) {
+        throw new IllegalStateException("the local runners are shut down");
+      }
+      starting++;
+    }
     try {
       KeyPair hostKey = SshKeys.loadOrCreate(runnerDir(id).resolve("host-key"), "offload runner " + id);
       SshServer server = server(hostKey, acceptedClient, user, engine, pumps,
@@ -173,6 +183,11 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
         servers.remove(id, null);
       }
       throw new IllegalStateException("cannot start local runner " + id + ": " + e.getMessage(), e);
+    } finally {
+      synchronized (servers) {
+        starting--;
+        servers.notifyAll();
+      }
     }
   }
 
@@ -233,6 +248,15 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     List<SshServer> running;
     synchronized (servers) {
       closed = true;
+      long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+      for (long left; starting > 0 && (left = deadline - System.nanoTime()) > 0; ) {
+        try {
+          servers.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
       running = new ArrayList<>(servers.values());
       servers.clear();
     }

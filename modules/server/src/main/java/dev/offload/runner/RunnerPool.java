@@ -150,8 +150,10 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   public record RunnerRetired(String runnerId, String reason, Instant at) implements Event {}
 
   static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("runner-pool");
+  // Every lease waits for the pool: after a database outage it must be back within seconds, not
+  // after a backoff that grew for each failed recovery while the database was down.
   private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
-  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(4);
 
   public static Behavior<Command> create(RunnerFleet fleet, SessionDirectory sessions, Clock clock) {
     return Behaviors.setup(context -> Behaviors.withTimers(
