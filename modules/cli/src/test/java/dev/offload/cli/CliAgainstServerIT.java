@@ -3,6 +3,9 @@ package dev.offload.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +30,14 @@ class CliAgainstServerIT {
         // The test's docker context must not touch the developer's own Docker configuration.
         "DOCKER_CONFIG", home.resolve("docker").toString());
     ConfigStore store = new ConfigStore(home.resolve("config/offload"));
-    try (OffloadProcesses server = OffloadProcesses.startServer()) {
+    // No Docker here: the runners forward to a listener that accepts connections, so that
+    // diagnose's check that the engine target opens has a target to open.
+    try (ServerSocket engine = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+         OffloadProcesses server = OffloadProcesses.startServer(
+             Map.of("OFFLOAD_LOCAL_ENGINE", "tcp://127.0.0.1:" + engine.getLocalPort()), dataDir -> { })) {
+      Thread acceptor = new Thread(() -> acceptAndClose(engine), "engine-stand-in");
+      acceptor.setDaemon(true);
+      acceptor.start();
       Cli.Run login = OffloadProcesses.offload(env, "login", "--server", server.url(), "--token", server.devToken());
       assertEquals(0, login.exit(), login.toString());
       assertEquals(server.url(), store.load().orElseThrow().server());
@@ -96,6 +106,16 @@ class CliAgainstServerIT {
       return Files.readString(file);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void acceptAndClose(ServerSocket engine) {
+    while (!engine.isClosed()) {
+      try {
+        engine.accept().close();
+      } catch (IOException closed) {
+        return;
+      }
     }
   }
 }
