@@ -29,6 +29,8 @@ final class DockerApiFilter extends InputStream {
   private static final Pattern CREATE = Pattern.compile("^(/v[0-9]+(\\.[0-9]+)*)?/containers/create(\\?.*)?$");
   /** Larger heads or create bodies are not Docker API requests a client sends: passed on untouched. */
   private static final int MAX_HEAD = 64 * 1024;
+  /** Longer than any HTTP method. */
+  private static final int MAX_METHOD = 32;
   private static final int MAX_CREATE_BODY = 8 * 1024 * 1024;
 
   private enum Mode { HEAD, BODY, CHUNK_SIZE, TRAILER, RAW }
@@ -108,7 +110,7 @@ final class DockerApiFilter extends InputStream {
    * like an HTTP/1 request is not the Docker API: it passes on untouched, at once.
    */
   private boolean nextRequest() throws IOException {
-    byte[] first = line();
+    byte[] first = requestLine();
     if (first == null) return false;
     if (!REQUEST_LINE.matcher(new String(first, StandardCharsets.ISO_8859_1)).matches()) {
       deliver(first, Mode.RAW);
@@ -264,6 +266,25 @@ final class DockerApiFilter extends InputStream {
   }
 
   /** One line with its line ending, or null at the end of input before any byte. */
+  /**
+   * The first line, if the input starts like a request line (a method token of capitals, then a
+   * space); otherwise the bytes read so far, at once: a stream that is not HTTP may never send a
+   * line end, and must not wait for one.
+   */
+  private byte[] requestLine() throws IOException {
+    ByteArrayOutputStream start = new ByteArrayOutputStream();
+    int b = in.read();
+    while (b >= 'A' && b <= 'Z' && start.size() < MAX_METHOD) {
+      start.write(b);
+      b = in.read();
+    }
+    if (b < 0) return start.size() == 0 ? null : start.toByteArray();
+    start.write(b);
+    if (b != ' ' || start.size() == 1) return start.toByteArray();
+    byte[] rest = line();
+    return rest == null ? start.toByteArray() : concat(start.toByteArray(), rest);
+  }
+
   private byte[] line() throws IOException {
     ByteArrayOutputStream line = new ByteArrayOutputStream();
     for (int b = in.read(); b >= 0; b = in.read()) {

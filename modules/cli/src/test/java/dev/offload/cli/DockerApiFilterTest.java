@@ -58,4 +58,21 @@ class DockerApiFilterTest {
       assertArrayEquals(input.toByteArray(), filter.readAllBytes());
     }
   }
+
+  @Test
+  void bytesThatAreNotHttpPassAtOnceWithoutWaitingForALineEnd() throws Exception {
+    for (byte[] sent : new byte[][] {{0}, "hello".getBytes(ISO_8859_1), "GET\t".getBytes(ISO_8859_1)}) {
+      java.io.PipedOutputStream client = new java.io.PipedOutputStream();
+      java.io.PipedInputStream fromClient = new java.io.PipedInputStream(client);
+      client.write(sent); // and the client then waits for an answer: no line end ever comes
+      client.flush();
+      try (BindMounts mounts = new BindMounts(new ApiClient("http://127.0.0.1:9", "tok", null), "s-1", line -> { })) {
+        DockerApiFilter filter = new DockerApiFilter(fromClient, new ByteArrayOutputStream(), mounts);
+        byte[] received = assertTimeoutPreemptively(java.time.Duration.ofSeconds(5),
+            () -> filter.readNBytes(sent.length));
+        assertArrayEquals(sent, received);
+      }
+      client.close();
+    }
+  }
 }
