@@ -187,7 +187,6 @@ public final class ApiBenchmark {
     LongAdder errors = new LongAdder();
     List<Long> activeNanos = Collections.synchronizedList(new ArrayList<>());
     Map<String, Long> errorKinds = new ConcurrentHashMap<>();
-    AtomicLong journalAtStart = new AtomicLong(-1);
     ExecutorService pool = Executors.newFixedThreadPool(tokens.size());
     CountDownLatch done = new CountDownLatch(tokens.size());
     for (String token : tokens) {
@@ -218,9 +217,9 @@ public final class ApiBenchmark {
       });
     }
     sleepUntil(warmupEnds);
-    journalAtStart.set(journalRows());
+    long journalAtStart = journalRows();
     sleepUntil(windowEnds);
-    long journalRows = journalRows() - journalAtStart.get();
+    long journalRows = journalRows() - journalAtStart;
     done.await();
     pool.shutdown();
     errorKinds.forEach((kind, count) -> log("  error x%d: %s", count, kind));
