@@ -88,7 +88,8 @@ public final class OffloadServer implements AutoCloseable {
       SessionIndex index = new SessionIndex(database.dataSource());
       ActorRef<RunnerPool.Command> pool =
           RunnerPool.init(system, fleet, new ShardedSessions(system, index, blocking), clock);
-      SessionEntity.init(system, clock, SessionEntity.Timings.fromConfig(full), pool, runnerCheck(fleet, pool, system));
+      SessionEntity.Timings timings = SessionEntity.Timings.fromConfig(full);
+      SessionEntity.init(system, clock, timings, pool, runnerCheck(fleet, pool, system));
       WebhookOutbox outbox = new WebhookOutbox(database.dataSource(), clock);
       index.startProjection(system, List.of(new Ledger(Rates.fromConfig(full), clock), outbox));
       WebhookDispatcher.init(system, database.dataSource(), blocking, clock, WebhookDispatcher.Settings.fromConfig(full));
@@ -103,7 +104,8 @@ public final class OffloadServer implements AutoCloseable {
       Usage usage = new Usage(system, database.dataSource(), blocking, organisations, rates, clock,
           full.getDuration("offload.ask-timeout"));
       Sessions sessions = new Sessions(system, database.dataSource(), blocking, organisations, index,
-          java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock, usage);
+          java.util.Set.copyOf(runnerClasses), full.getDuration("offload.ask-timeout"), clock, usage,
+          timings.provisioningTimeout());
       UsageEnforcer.init(system, usage, sessions, clock, full.getDuration("offload.billing.enforce-interval"),
           outbox::usageWarning);
       SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));

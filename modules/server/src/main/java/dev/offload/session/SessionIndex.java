@@ -46,12 +46,20 @@ public final class SessionIndex {
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .build();
 
-  /** One session as listed: its last known state and who it belongs to. */
+  /**
+   * One session as listed: its last known state and who it belongs to. A row at sequence number
+   * 0 is a reservation: a start request has decided to create the session and its entity is
+   * being started; the snapshot is what the request expects its first state to be.
+   */
   public record Row(
       UUID id, String org, String user, String runnerClass, String state, Instant createdAt,
-      SessionState snapshot) {
+      SessionState snapshot, long lastSeqNr) {
     public boolean isTerminated() {
       return SessionState.Phase.TERMINATED.apiName.equals(state);
+    }
+
+    public boolean isReserved() {
+      return lastSeqNr == 0;
     }
   }
 
@@ -123,25 +131,68 @@ public final class SessionIndex {
     }
   }
 
-  /** Written by the start request right after SessionRequested (sequence number 1). */
-  void insertRequested(Connection c, SessionState state, String idempotencyKey, String requestHash)
+  /** A start request's reservation, written before the entity exists; see {@link Row}. */
+  void reserve(Connection c, SessionState placeholder, String idempotencyKey, String requestHash) throws SQLException {
+    insert(c, placeholder, 0, idempotencyKey, requestHash);
+  }
+
+  /** The entity's first state replaces the reservation's placeholder, unless the projection was first. */
+  void confirm(SessionState requested) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement st = c.prepareStatement(
+            "UPDATE sessions SET state = ?, snapshot = ?::jsonb, last_seq_nr = 1 WHERE id = ? AND last_seq_nr = 0")) {
+      st.setString(1, requested.phase().apiName);
+      st.setString(2, toJson(requested));
+      st.setObject(3, UUID.fromString(requested.id()));
+      st.executeUpdate();
+    } catch (SQLException e) {
+      // The session exists in the journal; the projection replaces the placeholder shortly.
+      log.warn("Session {}: its first state is left to the index projection: {}", requested.id(), e.getMessage());
+    }
+  }
+
+  /** The start failed: the reservation goes, unless the journal has the session after all. */
+  void forgetReservation(UUID id) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement st = c.prepareStatement("DELETE FROM sessions WHERE id = ? AND last_seq_nr = 0")) {
+      st.setObject(1, id);
+      st.executeUpdate();
+    } catch (SQLException e) {
+      log.warn("Session {}: reservation of a failed start left for later clean-up: {}", id, e.getMessage());
+    }
+  }
+
+  /** Reservations of starts that failed without removing them (e.g. the database went away). */
+  void forgetStaleReservations(Connection c, String org, Instant before) throws SQLException {
+    try (PreparedStatement st = c.prepareStatement(
+        "DELETE FROM sessions WHERE org = ? AND last_seq_nr = 0 AND created_at < ?")) {
+      st.setString(1, org);
+      st.setTimestamp(2, Timestamp.from(before));
+      st.executeUpdate();
+    }
+  }
+
+  /** The first journal event's row, when the projection indexes the session. */
+  private void insertRequested(Connection c, SessionState state) throws SQLException {
+    insert(c, state, 1, null, null);
+  }
+
+  private void insert(Connection c, SessionState state, long seqNr, String idempotencyKey, String requestHash)
       throws SQLException {
     try (PreparedStatement st =
         c.prepareStatement(
             "INSERT INTO sessions (id, org, user_name, runner_class, state, created_at, last_seq_nr,"
-                + " snapshot, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, 1, ?::jsonb, ?, ?)"
-                // The projection may have indexed the session first; the key must still be kept.
-                + " ON CONFLICT (id) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key,"
-                + " request_hash = EXCLUDED.request_hash")) {
+                + " snapshot, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)")) {
       st.setObject(1, UUID.fromString(state.id()));
       st.setString(2, state.org());
       st.setString(3, state.user());
       st.setString(4, state.runnerClass());
       st.setString(5, state.phase().apiName);
       st.setTimestamp(6, Timestamp.from(state.createdAt()));
-      st.setString(7, toJson(state));
-      st.setString(8, idempotencyKey);
-      st.setString(9, requestHash);
+      st.setLong(7, seqNr);
+      st.setString(8, toJson(state));
+      st.setString(9, idempotencyKey);
+      st.setString(10, requestHash);
       st.executeUpdate();
     }
   }
@@ -172,7 +223,7 @@ public final class SessionIndex {
         return Optional.empty();
       }
       SessionState requested = SessionState.empty(sessionId).apply(event);
-      insertRequested(c, requested, null, null);
+      insertRequested(c, requested);
       return Optional.of(requested);
     }
     SessionState after = before.apply(event);
@@ -244,13 +295,14 @@ public final class SessionIndex {
   // ---- rows and JSON ----
 
   private static final String SELECT =
-      "SELECT id, org, user_name, runner_class, state, created_at, snapshot FROM sessions";
+      "SELECT id, org, user_name, runner_class, state, created_at, snapshot, last_seq_nr FROM sessions";
 
   private static Row row(ResultSet rs) throws SQLException {
     String snapshot = rs.getString(7);
     return new Row(
         rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4),
-        rs.getString(5), rs.getTimestamp(6).toInstant(), snapshot == null ? null : fromJson(snapshot));
+        rs.getString(5), rs.getTimestamp(6).toInstant(), snapshot == null ? null : fromJson(snapshot),
+        rs.getLong(8));
   }
 
   static String toJson(SessionState state) {

@@ -58,6 +58,8 @@ public final class Sessions {
   static final Duration IDEMPOTENCY_WINDOW = Duration.ofHours(24);
   private static final int MAX_LABELS = 32;
   private static final int MAX_LABEL_LENGTH = 256;
+  /** Far above the ask timeout: a reservation this old belongs to a start that failed. */
+  private static final Duration STALE_RESERVATION = Duration.ofMinutes(5);
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -69,6 +71,7 @@ public final class Sessions {
   private final Duration askTimeout;
   private final Clock clock;
   private final UsageGate usage;
+  private final Duration provisioningTimeout;
 
   public Sessions(
       ActorSystem<?> system,
@@ -79,7 +82,8 @@ public final class Sessions {
       Set<String> offeredClasses,
       Duration askTimeout,
       Clock clock,
-      UsageGate usage) {
+      UsageGate usage,
+      Duration provisioningTimeout) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.dataSource = dataSource;
@@ -90,6 +94,7 @@ public final class Sessions {
     this.askTimeout = askTimeout;
     this.clock = clock;
     this.usage = usage;
+    this.provisioningTimeout = provisioningTimeout;
   }
 
   // ---- start ----
@@ -123,10 +128,13 @@ public final class Sessions {
               Optional<Integer> userTimeout = (Optional<Integer>) both[1];
               String runnerClass = runnerClass(request, settings, org);
               int idleTimeout = idleTimeout(request, settings, userTimeout, org);
-              return startLocked(caller, org, runnerClass, idleTimeout, labels, settings,
+              return reserve(caller, org, runnerClass, idleTimeout, labels, settings,
                   idempotencyKey, requestHash(org, runnerClass, request.idleTimeoutSeconds(), labels));
             },
-            blocking);
+            blocking)
+        .thenCompose(reservation -> reservation.earlier() != null
+            ? CompletableFuture.completedFuture(reservation.earlier())
+            : create(reservation.placeholder()));
   }
 
   private String runnerClass(StartRequest request, Settings settings, String org) {
@@ -171,12 +179,17 @@ public final class Sessions {
     });
   }
 
+  /** Either the session an earlier request already started, or a new session's placeholder row. */
+  private record Reservation(Started earlier, SessionState placeholder) {}
+
   /**
-   * Runs under a per-user advisory lock, so two concurrent starts of one user see each other:
-   * one creates the session, the other gets it back (or a conflict); a creation also takes the
-   * organisation's lock, so concurrent users cannot together exceed maxLiveSessions.
+   * Decides a start in one short transaction under a per-user advisory lock, so two concurrent
+   * starts of one user see each other: one reserves the session, the other gets it back (or a
+   * conflict); a reservation also takes the organisation's lock, so concurrent users cannot
+   * together exceed maxLiveSessions. The entity is started after the commit, so no lock or
+   * connection is held while it persists.
    */
-  private Started startLocked(
+  private Reservation reserve(
       Principal caller, String org, String runnerClass, int idleTimeout, Map<String, String> labels,
       Settings settings, String idempotencyKey, String requestHash) {
     try (Connection c = dataSource.getConnection()) {
@@ -186,7 +199,7 @@ public final class Sessions {
         Optional<Started> earlier = byIdempotencyKey(c, org, caller.user(), idempotencyKey, requestHash);
         if (earlier.isPresent()) {
           c.commit();
-          return earlier.get();
+          return new Reservation(earlier.get(), null);
         }
         List<SessionView> mine = liveViews(index.live(c, org, caller.user()));
         if (mine.size() >= settings.maxSessionsPerUser()) {
@@ -194,23 +207,24 @@ public final class Sessions {
           return mine.stream()
               .filter(v -> v.state().runnerClass().equals(runnerClass))
               .findFirst()
-              .map(v -> new Started(v, false))
+              .map(v -> new Reservation(new Started(v, false), null))
               .orElseThrow(() -> new ClientError(Code.CONFLICT,
                   "you already have " + mine.size() + " live session(s) of another runner class ("
                       + mine.get(0).state().id() + "); stop it first with offload stop"));
         }
         // Starts of different users race for the organisation's cap: only creations queue here.
         lock(c, "session-start/" + org);
+        index.forgetStaleReservations(c, org, clock.instant().minus(STALE_RESERVATION));
         if (index.live(c, org, null).size() >= settings.maxLiveSessions()) {
           throw new ClientError(Code.CONFLICT, "organisation " + org + " has reached its limit of "
               + settings.maxLiveSessions() + " live sessions; stop one or ask an owner to raise maxLiveSessions");
         }
-        String id = UUID.randomUUID().toString();
-        SessionView view = ask(id, replyTo ->
-            new SessionEntity.Start(org, caller.user(), runnerClass, idleTimeout, labels, replyTo));
-        index.insertRequested(c, view.state(), idempotencyKey, requestHash);
+        SessionState fresh = SessionState.empty(UUID.randomUUID().toString());
+        SessionState placeholder = fresh.apply(fresh.requested(
+            org, caller.user(), runnerClass, idleTimeout, labels, provisioningTimeout, clock.instant()));
+        index.reserve(c, placeholder, idempotencyKey, requestHash);
         c.commit();
-        return new Started(view, true);
+        return new Reservation(null, placeholder);
       } catch (RuntimeException | SQLException e) {
         c.rollback();
         throw e;
@@ -218,6 +232,24 @@ public final class Sessions {
     } catch (SQLException e) {
       throw new CompletionException(e);
     }
+  }
+
+  /**
+   * Starts the reserved session's entity; its first state replaces the placeholder. If the start
+   * fails the reservation goes, unless the journal already has the session (then the index keeps it).
+   */
+  private CompletionStage<Started> create(SessionState placeholder) {
+    SessionState p = placeholder;
+    return ask(p.id(), replyTo ->
+            new SessionEntity.Start(p.org(), p.user(), p.runnerClass(), p.idleTimeoutSeconds(), p.labels(), replyTo))
+        .handleAsync((view, failure) -> {
+          if (failure == null) {
+            index.confirm(view.state());
+            return new Started(view, true);
+          }
+          index.forgetReservation(UUID.fromString(p.id()));
+          throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
+        }, blocking);
   }
 
   /** Always the user's lock before the organisation's, so two starts never wait on each other in a cycle. */
@@ -247,7 +279,7 @@ public final class Sessions {
           throw new ClientError(Code.CONFLICT,
               "Idempotency-Key " + key + " was used for a different request; use a new key");
         }
-        return Optional.of(new Started(view(index.find(id).orElseThrow()), false));
+        return Optional.of(new Started(await(view(index.find(c, id).orElseThrow())), false));
       }
     }
   }
@@ -261,7 +293,8 @@ public final class Sessions {
 
   /** The index may lag the journal by a moment: the entity has the last word on liveness. */
   private List<SessionView> liveViews(List<SessionIndex.Row> rows) {
-    return rows.stream().map(this::view).filter(v -> !v.state().isTerminated()).toList();
+    List<CompletableFuture<SessionView>> views = rows.stream().map(r -> view(r).toCompletableFuture()).toList();
+    return views.stream().map(Sessions::await).filter(v -> !v.state().isTerminated()).toList();
   }
 
   /** Over the request with its defaults filled in, so {@code {}} and its spelled-out form agree. */
@@ -278,17 +311,17 @@ public final class Sessions {
   // ---- one session ----
 
   public CompletionStage<SessionView> get(Principal caller, String id) {
-    return visible(caller, id).thenApply(this::view);
+    return visible(caller, id).thenCompose(this::view);
   }
 
   public CompletionStage<SessionView> stop(Principal caller, String id) {
     return visible(caller, id)
-        .thenApply(row -> ask(row.id().toString(), replyTo -> new SessionEntity.Stop(caller.user(), replyTo)));
+        .thenCompose(row -> ask(row.id().toString(), replyTo -> new SessionEntity.Stop(caller.user(), replyTo)));
   }
 
   public CompletionStage<SessionView> resume(Principal caller, String id) {
     return visible(caller, id)
-        .thenApply(row -> ask(row.id().toString(), SessionEntity.Resume::new));
+        .thenCompose(row -> ask(row.id().toString(), SessionEntity.Resume::new));
   }
 
   /**
@@ -317,10 +350,13 @@ public final class Sessions {
     }, blocking);
   }
 
-  /** Terminated sessions are answered from the index; live ones by their entity (counters). */
-  private SessionView view(SessionIndex.Row row) {
-    if (row.isTerminated() && row.snapshot() != null) {
-      return new SessionView(row.snapshot(), 0, null, null);
+  /**
+   * Terminated sessions are answered from the index, as are sessions whose entity is being
+   * started (their reservation); live ones by their entity (counters).
+   */
+  private CompletionStage<SessionView> view(SessionIndex.Row row) {
+    if ((row.isTerminated() || row.isReserved()) && row.snapshot() != null) {
+      return CompletableFuture.completedFuture(new SessionView(row.snapshot(), 0, null, null));
     }
     return ask(row.id().toString(), SessionEntity.Get::new);
   }
@@ -372,7 +408,7 @@ public final class Sessions {
     try {
       String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split("/", 2);
       return new SessionIndex.Row(UUID.fromString(parts[1]), null, null, null, null,
-          Instant.ofEpochMilli(Long.parseLong(parts[0])), null);
+          Instant.ofEpochMilli(Long.parseLong(parts[0])), null, 0);
     } catch (RuntimeException e) {
       throw ClientError.invalid("cursor", "cursor is not one this server returned; start again without it");
     }
@@ -400,18 +436,26 @@ public final class Sessions {
     return sharding.entityRefFor(SessionEntity.ENTITY_KEY, id);
   }
 
-  /** Asks an entity from a blocking thread and turns a rejection into the API's error. */
-  private SessionView ask(String id, Function<ActorRef<Reply>, Command> message) {
-    try {
-      Reply reply = entity(id).<Reply>ask(message, askTimeout).toCompletableFuture().get();
+  /** Asks an entity and turns a rejection into the API's error, a timeout into 503. */
+  private CompletionStage<SessionView> ask(String id, Function<ActorRef<Reply>, Command> message) {
+    return entity(id).<Reply>ask(message, askTimeout).handle((reply, failure) -> {
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      if (cause instanceof TimeoutException) throw unavailable();
+      if (cause != null) throw new CompletionException(cause);
       if (reply instanceof Rejected r) throw new ClientError(r.code(), r.message());
       return ((Accepted) reply).session();
+    });
+  }
+
+  /** For the few places that must decide under a lock (a blocking thread). */
+  private static SessionView await(CompletionStage<SessionView> view) {
+    try {
+      return view.toCompletableFuture().get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw unavailable();
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof TimeoutException) throw unavailable();
-      throw new CompletionException(e.getCause());
+      throw e.getCause() instanceof RuntimeException r ? r : new CompletionException(e.getCause());
     }
   }
 
