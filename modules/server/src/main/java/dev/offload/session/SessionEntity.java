@@ -21,6 +21,7 @@ import akka.persistence.typed.javadsl.SignalHandler;
 import com.typesafe.config.Config;
 import dev.offload.CborSerializable;
 import dev.offload.ClientError;
+import dev.offload.storage.Database;
 import dev.offload.runner.PublishedPort;
 import dev.offload.runner.RunnerInfo;
 import dev.offload.runner.RunnerPool;
@@ -165,15 +166,27 @@ public final class SessionEntity
                     ctx -> {
                       ActorRef<ClusterSharding.ShardCommand> shard = ctx.getShard();
                       return create(
-                          ctx.getEntityId(), clock, timings, pool, runnerCheck,
+                          ctx.getEntityId(), journalFor(ctx.getEntityId()), clock, timings, pool, runnerCheck,
                           self -> shard.tell(new ClusterSharding.Passivate<>(self)));
                     })
                 .withStopMessage(new StopEntity())
                 .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
   }
 
+  /** A session on the default journal (unit tests, with their in-memory journal). */
   public static Behavior<Command> create(
       String sessionId,
+      Clock clock,
+      Timings timings,
+      ActorRef<RunnerPool.Command> pool,
+      RunnerCheck runnerCheck,
+      java.util.function.Consumer<ActorRef<Command>> passivate) {
+    return create(sessionId, "", clock, timings, pool, runnerCheck, passivate);
+  }
+
+  static Behavior<Command> create(
+      String sessionId,
+      String journalPluginId,
       Clock clock,
       Timings timings,
       ActorRef<RunnerPool.Command> pool,
@@ -184,7 +197,12 @@ public final class SessionEntity
             Behaviors.withTimers(
                 timers ->
                     new SessionEntity(
-                        sessionId, ctx, timers, clock, timings, pool, runnerCheck, passivate)));
+                        sessionId, journalPluginId, ctx, timers, clock, timings, pool, runnerCheck, passivate)));
+  }
+
+  /** Sessions are spread over two journals by id; see {@link Database#SECOND_JOURNAL}. */
+  public static String journalFor(String sessionId) {
+    return Math.floorMod(sessionId.hashCode() / TAGS.size(), 2) == 0 ? Database.JOURNAL : Database.SECOND_JOURNAL;
   }
 
   public static String tagFor(String sessionId) {
@@ -194,6 +212,7 @@ public final class SessionEntity
   // ---- behaviour ----
 
   private final String sessionId;
+  private final String journalPluginId;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final Clock clock;
@@ -221,6 +240,7 @@ public final class SessionEntity
 
   private SessionEntity(
       String sessionId,
+      String journalPluginId,
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
       Clock clock,
@@ -230,6 +250,7 @@ public final class SessionEntity
       java.util.function.Consumer<ActorRef<Command>> passivate) {
     super(PersistenceId.of(ENTITY_KEY.name(), sessionId));
     this.sessionId = sessionId;
+    this.journalPluginId = journalPluginId;
     this.ctx = ctx;
     this.timers = timers;
     this.clock = clock;
@@ -243,6 +264,11 @@ public final class SessionEntity
   @Override
   public SessionState emptyState() {
     return SessionState.empty(sessionId);
+  }
+
+  @Override
+  public String journalPluginId() {
+    return journalPluginId;
   }
 
   @Override

@@ -20,6 +20,16 @@ import org.slf4j.LoggerFactory;
  * table exists before the journal or any repository touches it.
  */
 public final class Database implements AutoCloseable {
+  /** The journal of everything but sessions, and of half of the sessions. */
+  public static final String JOURNAL = "jdbc-journal";
+
+  /**
+   * A second instance of the same journal, over the same table and connections, for the other
+   * half of the sessions: akka-persistence-jdbc writes tagged events row by row with about one
+   * batch in flight per journal, so two journals write about twice as many tagged events.
+   */
+  public static final String SECOND_JOURNAL = "jdbc-journal-2";
+
 
   private static final Logger log = LoggerFactory.getLogger(Database.class);
 
@@ -87,7 +97,7 @@ public final class Database implements AutoCloseable {
     int journalPool = settings.getInt("journal-pool-size");
     String shared = "akka-persistence-jdbc.shared-databases.slick.";
     Map<String, Object> akka = new HashMap<>();
-    akka.put("akka.persistence.journal.plugin", "jdbc-journal");
+    akka.put("akka.persistence.journal.plugin", JOURNAL);
     akka.put("akka.persistence.snapshot-store.plugin", "jdbc-snapshot-store");
     akka.put(shared + "profile", "slick.jdbc.PostgresProfile$");
     // Lets the driver turn the journal's batches into multi-row inserts.
@@ -106,10 +116,12 @@ public final class Database implements AutoCloseable {
     akka.put(
         shared + "db.connectionTimeout", settings.getDuration("connection-timeout").toMillis());
     for (String plugin :
-        new String[] {"jdbc-journal", "jdbc-snapshot-store", "jdbc-read-journal"}) {
+        new String[] {JOURNAL, SECOND_JOURNAL, "jdbc-snapshot-store", "jdbc-read-journal"}) {
       akka.put(plugin + ".use-shared-db", "slick");
     }
-    akka.put("jdbc-journal.bufferSize", settings.getInt("journal-buffer-size"));
+    for (String journal : new String[] {JOURNAL, SECOND_JOURNAL}) {
+      akka.put(journal + ".bufferSize", settings.getInt("journal-buffer-size"));
+    }
     long poll = settings.getDuration("read-journal-poll").toMillis();
     akka.put("jdbc-read-journal.refresh-interval", poll + "ms");
     // A gap in the ordering (a transaction still committing) is waited on for max-tries polls.

@@ -96,7 +96,7 @@ class JournalOnDatabaseTest {
     assertTrue(db.getString("url").endsWith("?reWriteBatchedInserts=true"), db.getString("url"));
     assertEquals(4, db.getInt("numThreads"));
     assertEquals(4, db.getInt("maxConnections"));
-    for (String plugin : List.of("jdbc-journal", "jdbc-snapshot-store", "jdbc-read-journal")) {
+    for (String plugin : List.of("jdbc-journal", "jdbc-journal-2", "jdbc-snapshot-store", "jdbc-read-journal")) {
       assertEquals("slick", akka.getString(plugin + ".use-shared-db"), plugin);
     }
   }
