@@ -41,17 +41,24 @@ public final class Organisations {
   private final Clock clock;
   private final List<String> knownRunnerClasses;
   private volatile byte[] operatorTokenHash;
+  private final TokenCache tokens;
 
   public Organisations(
       DataSource ds, Executor blocking, Clock clock, List<String> knownRunnerClasses) {
+    this(ds, blocking, clock, knownRunnerClasses, TokenCache.disabled());
+  }
+
+  public Organisations(
+      DataSource ds, Executor blocking, Clock clock, List<String> knownRunnerClasses, TokenCache tokens) {
     this.jdbc = new Jdbc(ds, blocking);
     this.clock = clock;
     this.knownRunnerClasses = List.copyOf(knownRunnerClasses);
+    this.tokens = tokens;
   }
 
   /**
-   * Who holds {@code bearerToken}: empty when it is missing, unknown or revoked. Nothing is cached,
-   * so a revocation takes effect on every node at the next request.
+   * Who holds {@code bearerToken}: empty when it is missing, unknown or revoked. Tokens found are
+   * remembered briefly ({@link TokenCache}); unknown ones are looked up every time.
    */
   public CompletionStage<Optional<Principal>> authenticate(String bearerToken) {
     if (bearerToken == null || bearerToken.isBlank()) {
@@ -62,9 +69,11 @@ public final class Organisations {
     if (operator != null && MessageDigest.isEqual(hash, operator)) {
       return CompletableFuture.completedFuture(Optional.of(Principal.OPERATOR));
     }
+    Optional<Principal> known = tokens.get(hash);
+    if (known.isPresent()) return CompletableFuture.completedFuture(known);
     // An index lookup by hash may take longer for hashes sharing a prefix with a stored one;
     // that tells an attacker about hashes, not about any token, so it needs no constant time.
-    return jdbc.query(
+    return jdbc.<Optional<Principal>>query(
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
@@ -76,9 +85,10 @@ public final class Organisations {
                 return Optional.empty();
               }
               Role role = Role.valueOf(rs.getString("role").toUpperCase(Locale.ROOT));
-              return Optional.of(
-                  new Principal(
-                      role, rs.getString("org"), rs.getString("user_name"), rs.getString("id")));
+              Principal holder =
+                  new Principal(role, rs.getString("org"), rs.getString("user_name"), rs.getString("id"));
+              tokens.put(hash, holder);
+              return Optional.of(holder);
             }
           }
         });
@@ -207,6 +217,7 @@ public final class Organisations {
               throw ClientError.notFound("token " + tokenId);
             }
           }
+          tokens.revoked(tokenId);
           return null;
         });
   }

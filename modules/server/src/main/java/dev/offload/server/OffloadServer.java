@@ -21,6 +21,7 @@ import dev.offload.billing.Ledger;
 import dev.offload.billing.Rates;
 import dev.offload.org.Bootstrap;
 import dev.offload.org.Organisations;
+import dev.offload.org.TokenCache;
 import dev.offload.runner.RunnerFleet;
 import dev.offload.runner.RunnerPool;
 import dev.offload.session.SessionDiagnosis;
@@ -96,7 +97,9 @@ public final class OffloadServer implements AutoCloseable {
       Webhooks webhooks = new Webhooks(database.dataSource(), blocking, clock,
           database.embedded() || full.getBoolean("offload.webhooks.allow-loopback-http"));
 
-      Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses);
+      TokenCache tokens = new TokenCache(full.getDuration("offload.auth.token-cache-ttl"));
+      tokens.shareRevocations(system);
+      Organisations organisations = new Organisations(database.dataSource(), blocking, clock, runnerClasses, tokens);
       Bootstrap.Result bootstrap = Bootstrap.run(organisations, full, dataDir,
           database.embedded() && full.getBoolean("offload.auth.dev-defaults"));
       Rates rates = Rates.fromConfig(full);

@@ -58,7 +58,8 @@ class ClusterTest {
     engine = TestEngine.tcp();
     cluster = TestCluster.start(3, 40, engine.target(), String.join("\n",
         "offload.session.preservation-window = " + PRESERVATION.toSeconds() + "s",
-        "offload.cluster.app-version = \"" + RELEASE + "\""));
+        "offload.cluster.app-version = \"" + RELEASE + "\"",
+        "offload.auth.token-cache-ttl = 1h"));
     org = "org-" + UUID.randomUUID().toString().substring(0, 8);
     Response created = api(0).post("/v1/orgs", TestServer.OPERATOR_TOKEN, "{\"id\":\"" + org + "\",\"name\":\"Acme\"}");
     assertEquals(201, created.status(), created.body());
@@ -132,6 +133,26 @@ class ClusterTest {
 
   @Test
   @Order(2)
+  void aTokenRevokedThroughOneNodeIsRefusedAtOnceByTheNodesThatRememberIt() throws Exception {
+    Response issued = api(0).post("/v1/orgs/" + org + "/tokens", TestServer.OPERATOR_TOKEN,
+        "{\"user\":\"leaver\",\"role\":\"member\"}");
+    String token = issued.json().get("token").asText();
+    for (int node = 0; node < cluster.size(); node++) {
+      assertEquals(200, api(node).get("/v1/sessions", token).status(), "node " + node + " knows the token");
+    }
+    assertEquals(204, api(1).delete("/v1/orgs/" + org + "/tokens/" + issued.json().get("id").asText(),
+        TestServer.OPERATOR_TOKEN).status());
+    assertEquals(401, api(1).get("/v1/sessions", token).status(), "refused at once where it was revoked");
+    for (int node = 0; node < cluster.size(); node++) {
+      int n = node;
+      // The nodes would remember the token for an hour here: only the pushed revocation refuses it.
+      Await.until(Duration.ofSeconds(5), () -> api(n).get("/v1/sessions", token).status(), s -> s == 401,
+          "node " + n + " to refuse the revoked token");
+    }
+  }
+
+  @Test
+  @Order(3)
   void theRunnerPoolsNodeLeavingGracefullyLosesNoSessionLeaseOrDeadline() throws Exception {
     int pool = cluster.oldest();
     int survivor = (pool + 1) % 3;
