@@ -19,6 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +38,7 @@ public final class Audit {
   private static final Logger log = LoggerFactory.getLogger(Audit.class);
   private static final String SESSION_PREFIX = "Session|";
   private static final int PROGRESS_EVERY = 100_000;
+  private static final int REPLAYERS = Math.max(2, Runtime.getRuntime().availableProcessors());
 
   public record Discrepancy(String session, long ledgerSeconds, long replayedSeconds, String reason) {}
 
@@ -58,6 +65,7 @@ public final class Audit {
     SessionState state;
     long events;
     long lastSeqNr;
+    Instant latest;
     final List<ChainBreak> breaks = new ArrayList<>();
     final MessageDigest digest = sha256();
 
@@ -67,49 +75,100 @@ public final class Audit {
     }
   }
 
+  /** A journal row as read, before its event is deserialised. */
+  private record StoredEvent(long sequenceNr, int serializerId, String manifest, byte[] payload) {}
+
   /** A ledger row of the audited month. */
   private record LedgerRow(long seconds, long micros, long lastSeqNr, String lastHash) {}
 
+  /**
+   * One thread reads the journal while others replay the sessions already read (each session's
+   * events are consecutive in the journal and replayed in order by one thread); the results are
+   * taken in journal order, so the report and its digest do not depend on the threads.
+   */
   public Report run(String org, YearMonth month) throws SQLException {
     Map<String, LedgerRow> ledger = ledger(org, month);
-    List<Replay> replays = new ArrayList<>();
-    long[] rows = {0};
-    Instant[] readUpTo = {null};
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false); // PostgreSQL streams rows only inside a transaction
-      try (PreparedStatement st = c.prepareStatement(
-          "SELECT persistence_id, sequence_number, event_ser_id, event_ser_manifest, event_payload"
-              + " FROM event_journal WHERE persistence_id LIKE 'Session|%' AND NOT deleted"
-              + " ORDER BY persistence_id, sequence_number")) {
-        st.setFetchSize(1000);
-        try (ResultSet rs = st.executeQuery()) {
-          Replay current = null;
-          while (rs.next()) {
-            String id = rs.getString(1).substring(SESSION_PREFIX.length());
-            if (current == null || !current.id.equals(id)) {
-              if (current != null) keep(current, org, ledger, replays);
-              current = new Replay(id);
+    List<Future<Replay>> replays = new ArrayList<>();
+    long rows = 0;
+    ExecutorService replayers = replayers();
+    try {
+      try (Connection c = dataSource.getConnection()) {
+        c.setAutoCommit(false); // PostgreSQL streams rows only inside a transaction
+        try (PreparedStatement st = c.prepareStatement(
+            "SELECT persistence_id, sequence_number, event_ser_id, event_ser_manifest, event_payload"
+                + " FROM event_journal WHERE persistence_id LIKE 'Session|%' AND NOT deleted"
+                + " ORDER BY persistence_id, sequence_number")) {
+          st.setFetchSize(1000);
+          try (ResultSet rs = st.executeQuery()) {
+            String current = null;
+            List<StoredEvent> events = new ArrayList<>();
+            while (rs.next()) {
+              String persistenceId = rs.getString(1);
+              if (!persistenceId.equals(current)) {
+                if (current != null) replays.add(replay(replayers, current, events));
+                current = persistenceId;
+                events = new ArrayList<>();
+              }
+              events.add(new StoredEvent(rs.getLong(2), rs.getInt(3), rs.getString(4), rs.getBytes(5)));
+              if (++rows % PROGRESS_EVERY == 0) log.info("Audit of {} {}: {} events read", org, month, rows);
             }
-            long sequenceNr = rs.getLong(2);
-            var read = serialization.deserialize(rs.getBytes(5), rs.getInt(3), rs.getString(4));
-            if (read.isFailure() || !(read.get() instanceof SessionEvent event)) {
-              current.breaks.add(new ChainBreak(id, sequenceNr, "the event cannot be read: its bytes were changed"));
-              current.lastSeqNr = sequenceNr;
-            } else {
-              replay(current, sequenceNr, event);
-              // The fold just hashed the event for the chain: the digest reuses that hash.
-              current.digest.update((sequenceNr + ":" + current.state.lastHash() + "\n").getBytes(StandardCharsets.UTF_8));
-              if (readUpTo[0] == null || event.at().isAfter(readUpTo[0])) readUpTo[0] = event.at();
-            }
-            if (++rows[0] % PROGRESS_EVERY == 0) log.info("Audit of {} {}: {} events replayed", org, month, rows[0]);
+            if (current != null) replays.add(replay(replayers, current, events));
           }
-          if (current != null) keep(current, org, ledger, replays);
+        } finally {
+          c.rollback();
         }
-      } finally {
-        c.rollback();
+      }
+      List<Replay> kept = new ArrayList<>();
+      Instant readUpTo = null;
+      for (Future<Replay> pending : replays) {
+        Replay r = join(pending);
+        if (r.latest != null && (readUpTo == null || r.latest.isAfter(readUpTo))) readUpTo = r.latest;
+        // The sessions of the audited organisation: their first event names it.
+        if (org.equals(r.state.org()) || ledger.containsKey(r.id)) kept.add(r);
+      }
+      return report(org, month, kept, ledger, readUpTo);
+    } finally {
+      replayers.shutdownNow();
+    }
+  }
+
+  /** Replaying threads; when they are busy and their queue is full, the reading thread replays too. */
+  private static ExecutorService replayers() {
+    return new ThreadPoolExecutor(REPLAYERS, REPLAYERS, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(1024), new ThreadPoolExecutor.CallerRunsPolicy());
+  }
+
+  private Future<Replay> replay(ExecutorService replayers, String persistenceId, List<StoredEvent> events) {
+    String id = persistenceId.substring(SESSION_PREFIX.length());
+    return replayers.submit(() -> replay(id, events));
+  }
+
+  private Replay replay(String id, List<StoredEvent> events) {
+    Replay r = new Replay(id);
+    for (StoredEvent stored : events) {
+      var read = serialization.deserialize(stored.payload(), stored.serializerId(), stored.manifest());
+      if (read.isFailure() || !(read.get() instanceof SessionEvent event)) {
+        r.breaks.add(new ChainBreak(id, stored.sequenceNr(), "the event cannot be read: its bytes were changed"));
+        r.lastSeqNr = stored.sequenceNr();
+      } else {
+        replay(r, stored.sequenceNr(), event);
+        // The fold just hashed the event for the chain: the digest reuses that hash.
+        r.digest.update((stored.sequenceNr() + ":" + r.state.lastHash() + "\n").getBytes(StandardCharsets.UTF_8));
+        if (r.latest == null || event.at().isAfter(r.latest)) r.latest = event.at();
       }
     }
-    return report(org, month, replays, ledger, readUpTo[0]);
+    return r;
+  }
+
+  private static Replay join(Future<Replay> pending) {
+    try {
+      return pending.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("the audit was interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    }
   }
 
   /** Applies one event after checking that it follows its predecessor in sequence and in hash. */
@@ -125,11 +184,6 @@ public final class Audit {
     r.state = r.state.apply(event);
     r.events++;
     r.lastSeqNr = sequenceNr;
-  }
-
-  /** Keeps the sessions of the audited organisation (their first event names it). */
-  private static void keep(Replay r, String org, Map<String, LedgerRow> ledger, List<Replay> replays) {
-    if (org.equals(r.state.org()) || ledger.containsKey(r.id)) replays.add(r);
   }
 
   private Report report(String org, YearMonth month, List<Replay> replays, Map<String, LedgerRow> ledger,

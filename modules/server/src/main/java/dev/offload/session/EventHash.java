@@ -36,18 +36,25 @@ public final class EventHash {
   /** The hash the event after this one must carry as its {@code prevHash}. */
   public static String of(SessionEvent event) {
     try {
-      return sha256(event.getClass().getSimpleName() + ":" + CANONICAL.writeValueAsString(event));
+      // The same bytes as the UTF-8 of "<type>:<json>", without building the string.
+      MessageDigest digest = DIGEST.get();
+      digest.update((event.getClass().getSimpleName() + ":").getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest.digest(CANONICAL.writeValueAsBytes(event)));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException("session event cannot be encoded: " + event, e);
     }
   }
 
   private static String sha256(String text) {
+    return HexFormat.of().formatHex(DIGEST.get().digest(text.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** Hashing is on the path of every fold and replay; a digest is reset by each digest() call. */
+  private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(() -> {
     try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
     }
-  }
+  });
 }
