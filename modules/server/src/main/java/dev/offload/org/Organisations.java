@@ -82,6 +82,7 @@ public final class Organisations {
             ps.setBytes(1, hash);
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) {
+                tokens.forget(hash); // revoked in the database by hand
                 return Optional.empty();
               }
               Role role = Role.valueOf(rs.getString("role").toUpperCase(Locale.ROOT));

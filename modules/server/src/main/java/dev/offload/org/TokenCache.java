@@ -53,14 +53,10 @@ public final class TokenCache {
     revocations = topic;
   }
 
+  /** The holder, if looked up less than the time limit ago. */
   Optional<Principal> get(byte[] tokenHash) {
-    if (ttlNanos == 0) return Optional.empty();
     Entry entry = entries.get(HexFormat.of().formatHex(tokenHash));
-    if (entry == null) return Optional.empty();
-    if (System.nanoTime() - entry.expiresAtNanos() > 0) {
-      entries.remove(HexFormat.of().formatHex(tokenHash), entry);
-      return Optional.empty();
-    }
+    if (entry == null || System.nanoTime() - entry.expiresAtNanos() > 0) return Optional.empty();
     return Optional.of(entry.principal());
   }
 
@@ -68,6 +64,10 @@ public final class TokenCache {
     if (ttlNanos == 0) return;
     if (entries.size() >= MAX_ENTRIES) entries.clear();
     entries.put(HexFormat.of().formatHex(tokenHash), new Entry(principal, System.nanoTime() + ttlNanos));
+  }
+
+  void forget(byte[] tokenHash) {
+    entries.remove(HexFormat.of().formatHex(tokenHash));
   }
 
   /** Forgets the token here and tells every other node to. */

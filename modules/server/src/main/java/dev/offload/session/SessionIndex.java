@@ -153,12 +153,17 @@ public final class SessionIndex {
 
   /** The start failed: the reservation goes, unless the journal has the session after all. */
   void forgetReservation(UUID id) {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement st = c.prepareStatement("DELETE FROM sessions WHERE id = ? AND last_seq_nr = 0")) {
-      st.setObject(1, id);
-      st.executeUpdate();
+    try (Connection c = dataSource.getConnection()) {
+      forgetReservation(c, id);
     } catch (SQLException e) {
       log.warn("Session {}: reservation of a failed start left for later clean-up: {}", id, e.getMessage());
+    }
+  }
+
+  void forgetReservation(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement st = c.prepareStatement("DELETE FROM sessions WHERE id = ? AND last_seq_nr = 0")) {
+      st.setObject(1, id);
+      st.executeUpdate();
     }
   }
 

@@ -24,6 +24,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -33,6 +34,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -60,6 +62,8 @@ public final class Sessions {
   private static final int MAX_LABEL_LENGTH = 256;
   /** Far above the ask timeout: a reservation this old belongs to a start that failed. */
   private static final Duration STALE_RESERVATION = Duration.ofMinutes(5);
+  /** Far above the sessions a node serves in a while; beyond it the memory starts afresh. */
+  private static final int MAX_REMEMBERED_ROWS = 100_000;
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -72,6 +76,7 @@ public final class Sessions {
   private final Clock clock;
   private final UsageGate usage;
   private final Duration provisioningTimeout;
+  private final ConcurrentHashMap<UUID, SessionIndex.Row> rows = new ConcurrentHashMap<>();
 
   public Sessions(
       ActorSystem<?> system,
@@ -201,7 +206,7 @@ public final class Sessions {
           c.commit();
           return new Reservation(earlier.get(), null);
         }
-        List<SessionView> mine = liveViews(index.live(c, org, caller.user()));
+        List<SessionView> mine = liveViews(c, index.live(c, org, caller.user()));
         if (mine.size() >= settings.maxSessionsPerUser()) {
           c.commit();
           return mine.stream()
@@ -291,10 +296,29 @@ public final class Sessions {
     }
   }
 
-  /** The index may lag the journal by a moment: the entity has the last word on liveness. */
-  private List<SessionView> liveViews(List<SessionIndex.Row> rows) {
-    List<CompletableFuture<SessionView>> views = rows.stream().map(r -> view(r).toCompletableFuture()).toList();
-    return views.stream().map(Sessions::await).filter(v -> !v.state().isTerminated()).toList();
+  /**
+   * The index may lag the journal by a moment: the entity has the last word on liveness. A
+   * reservation older than a start may take belongs to a start that failed unless its entity
+   * exists after all; failed ones are removed here, in the caller's transaction.
+   */
+  private List<SessionView> liveViews(Connection c, List<SessionIndex.Row> rows) throws SQLException {
+    List<SessionView> live = new ArrayList<>();
+    for (SessionIndex.Row row : rows) {
+      boolean settled = row.isReserved() && row.createdAt().isBefore(clock.instant().minus(askTimeout));
+      Optional<SessionView> view = settled ? startedAfterAll(c, row) : Optional.of(await(view(row)));
+      view.filter(v -> !v.state().isTerminated()).ifPresent(live::add);
+    }
+    return live;
+  }
+
+  private Optional<SessionView> startedAfterAll(Connection c, SessionIndex.Row reservation) throws SQLException {
+    try {
+      return Optional.of(await(ask(reservation.id().toString(), SessionEntity.Get::new)));
+    } catch (ClientError e) {
+      if (e.code() != Code.NOT_FOUND) throw e;
+      index.forgetReservation(c, reservation.id());
+      return Optional.empty();
+    }
   }
 
   /** Over the request with its defaults filled in, so {@code {}} and its spelled-out form agree. */
@@ -310,13 +334,21 @@ public final class Sessions {
 
   // ---- one session ----
 
+  /**
+   * Reads a session the node has seen before without a query (see {@link #remember}); commands
+   * always read the index, so that they fail fast with the database rather than at the entity.
+   */
   public CompletionStage<SessionView> get(Principal caller, String id) {
-    return visible(caller, id).thenCompose(this::view);
+    requireSessionUser(caller);
+    UUID uuid = parseId(id);
+    SessionIndex.Row known = uuid == null ? null : rows.get(uuid);
+    return (known != null ? mayShow(caller, known, id) : visible(caller, id)).thenCompose(this::view);
   }
 
   public CompletionStage<SessionView> stop(Principal caller, String id) {
     return visible(caller, id)
-        .thenCompose(row -> ask(row.id().toString(), replyTo -> new SessionEntity.Stop(caller.user(), replyTo)));
+        .thenCompose(row -> ask(row.id().toString(), replyTo -> new SessionEntity.Stop(caller.user(), replyTo))
+            .thenApply(v -> rememberIfTerminated(row, v)));
   }
 
   public CompletionStage<SessionView> resume(Principal caller, String id) {
@@ -330,24 +362,50 @@ public final class Sessions {
    */
   public CompletionStage<SessionIndex.Row> visible(Principal caller, String id) {
     requireSessionUser(caller);
+    UUID uuid = parseId(id);
+    if (uuid == null) return failed(ClientError.notFound("session " + id));
     return CompletableFuture.supplyAsync(() -> {
-      ClientError notFound = ClientError.notFound("session " + id);
-      UUID uuid;
       try {
-        uuid = UUID.fromString(id);
-      } catch (IllegalArgumentException e) {
-        throw notFound;
-      }
-      if (!uuid.toString().equals(id.toLowerCase())) throw notFound;
-      try {
-        SessionIndex.Row row = index.find(uuid).orElseThrow(() -> notFound);
-        boolean mine = caller.belongsTo(row.org()) && caller.user().equals(row.user());
-        if (!mine && !caller.isOwnerOf(row.org())) throw notFound;
+        SessionIndex.Row row = index.find(uuid).orElseThrow(() -> ClientError.notFound("session " + id));
+        if (!row.isReserved()) remember(row);
         return row;
       } catch (SQLException e) {
         throw new CompletionException(e);
       }
-    }, blocking);
+    }, blocking).thenCompose(row -> mayShow(caller, row, id));
+  }
+
+  private static UUID parseId(String id) {
+    try {
+      UUID uuid = UUID.fromString(id);
+      return uuid.toString().equals(id.toLowerCase()) ? uuid : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static CompletionStage<SessionIndex.Row> mayShow(Principal caller, SessionIndex.Row row, String id) {
+    boolean mine = caller.belongsTo(row.org()) && caller.user().equals(row.user());
+    if (!mine && !caller.isOwnerOf(row.org())) return failed(ClientError.notFound("session " + id));
+    return CompletableFuture.completedFuture(row);
+  }
+
+  /**
+   * Keeps an index row this node has read: whom a session belongs to never changes, and a
+   * terminated session does not change at all, so reads of known sessions need no query.
+   */
+  private void remember(SessionIndex.Row row) {
+    if (rows.size() >= MAX_REMEMBERED_ROWS) rows.clear();
+    rows.put(row.id(), row);
+  }
+
+  /** A session seen terminated is answered from memory from then on. */
+  private SessionView rememberIfTerminated(SessionIndex.Row row, SessionView view) {
+    if (view.state().isTerminated() && !row.isTerminated()) {
+      remember(new SessionIndex.Row(row.id(), row.org(), row.user(), row.runnerClass(),
+          view.state().phase().apiName, row.createdAt(), view.state(), Math.max(1, row.lastSeqNr())));
+    }
+    return view;
   }
 
   /**
@@ -358,7 +416,7 @@ public final class Sessions {
     if ((row.isTerminated() || row.isReserved()) && row.snapshot() != null) {
       return CompletableFuture.completedFuture(new SessionView(row.snapshot(), 0, null, null));
     }
-    return ask(row.id().toString(), SessionEntity.Get::new);
+    return ask(row.id().toString(), SessionEntity.Get::new).thenApply(v -> rememberIfTerminated(row, v));
   }
 
   // ---- many sessions ----

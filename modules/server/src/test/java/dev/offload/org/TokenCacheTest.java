@@ -21,6 +21,9 @@ class TokenCacheTest {
     cache.revoked("tok_ada");
     assertEquals(Optional.empty(), cache.get(Secrets.sha256("a")));
     assertEquals(Optional.of(BOB), cache.get(Secrets.sha256("b")), "other tokens stay");
+
+    cache.forget(Secrets.sha256("b"));
+    assertEquals(Optional.empty(), cache.get(Secrets.sha256("b")), "a token the database no longer knows");
   }
 
   @Test

@@ -81,6 +81,19 @@ class StartReservationTest {
         "the stale reservation is gone");
   }
 
+  @Test
+  void theUsersOwnReservationOfAFailedStartDoesNotStandInForTheNewSession() throws Exception {
+    String org = newOrg(5);
+    String fay = member(org, "fay");
+    UUID failed = reserve(org, "fay", Instant.now().minus(Duration.ofMinutes(1)));
+
+    Response created = api.post("/v1/sessions", fay, "{}");
+    assertEquals(201, created.status(), created.body());
+    assertNotEquals(failed.toString(), created.json().get("id").asText());
+    assertEquals(0, server.count("SELECT count(*) FROM sessions WHERE id = '" + failed + "'"),
+        "the reservation, whose session never started, is gone");
+  }
+
   // ---- helpers ----
 
   private static String newOrg(int maxLiveSessions) {
