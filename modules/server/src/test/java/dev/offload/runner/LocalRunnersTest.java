@@ -155,7 +155,7 @@ class LocalRunnersTest {
       assertInstanceOf(SshConnections.VerificationFailed.class, refused);
       assertEquals("host key verification failed for runner local-1 at 127.0.0.1:" + real.port()
           + ": it presented " + real.hostKeyFingerprint() + " but " + other.hostKeyFingerprint()
-          + " is pinned", refused.getMessage());
+          + " is pinned" + PinnedHostKey.WHAT_TO_DO, refused.getMessage());
     }
   }
 

@@ -103,7 +103,7 @@ class StaticRunnersTest {
     RunnerInfo other = host();
     RunnerInfo runner = created(configured(host, other.hostKey()));
     String expected = "host key verification failed for runner vm-a at 127.0.0.1:" + host.port()
-        + ": it presented " + host.hostKeyFingerprint() + " but " + other.hostKeyFingerprint() + " is pinned";
+        + ": it presented " + host.hostKeyFingerprint() + " but " + other.hostKeyFingerprint() + " is pinned" + PinnedHostKey.WHAT_TO_DO;
 
     ExecutionException refused = assertThrows(ExecutionException.class,
         () -> ssh.verify(runner).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
