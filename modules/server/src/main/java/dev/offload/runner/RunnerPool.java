@@ -590,7 +590,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       context.pipeToSelf(
           fleet.commands().run(runner, settings.healthCommand(), settings.healthInterval()),
           (result, failure) -> failure != null
-              ? new HealthChecked(runner.id(), false, "the runner cannot be reached over SSH: " + message(failure))
+              ? new HealthChecked(runner.id(), false, "the health check could not run: " + message(failure))
               : new HealthChecked(runner.id(), result.ok(), result.ok() ? "" : "the engine did not answer: " + result.describe()));
     }
     return Effect().none();

@@ -17,8 +17,11 @@ import java.util.Set;
  */
 final class RunnerRuntime {
 
-  /** A runner whose SSH login or host key was refused: out of rotation until it verifies. */
-  record Refused(RunnerInfo runner, String reason, Instant at) {
+  /**
+   * A runner whose SSH login or host key was refused: out of rotation until it verifies.
+   * {@code since} is its first refusal for this reason, {@code at} the latest try.
+   */
+  record Refused(RunnerInfo runner, String reason, Instant since, Instant at) {
     String id() {
       return runner.id();
     }
@@ -78,8 +81,9 @@ final class RunnerRuntime {
    * class are kept, at most {@code max}, so a provider handing out new ids cannot grow the list.
    */
   void refused(RunnerInfo runner, String reason, Instant at, int max) {
-    refused.remove(runner.id());
-    refused.put(runner.id(), new Refused(runner, reason, at));
+    Refused before = refused.remove(runner.id());
+    Instant since = before != null && before.reason().equals(reason) ? before.since() : at;
+    refused.put(runner.id(), new Refused(runner, reason, since, at));
     List<String> ofClass = refused.values().stream()
         .filter(r -> r.runner().runnerClass().equals(runner.runnerClass())).map(Refused::id).toList();
     for (int i = 0; i < ofClass.size() - Math.max(1, max); i++) {
@@ -181,7 +185,7 @@ final class RunnerRuntime {
         continue;
       }
       statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runner().runnerClass(), r.runner().provider(), "unhealthy",
-          null, r.at(), r.runner().hostKeyFingerprint(), r.at(), false, r.reason()));
+          null, r.since(), r.runner().hostKeyFingerprint(), r.at(), false, r.reason()));
     }
     statuses.sort(Comparator.comparing(RunnerPool.RunnerStatus::id));
     return statuses;

@@ -261,6 +261,7 @@ public record SessionState(
     } else if (event instanceof SessionActivated e) {
       d.phase = Phase.ACTIVE;
       d.activatedAt = e.at();
+      d.runnerError = null; // the wait is over: a runner of the class verified after all
     } else if (event instanceof GracePeriodStarted e) {
       d.phase = Phase.GRACE_PERIOD;
       d.idleAt = e.idleAt();

@@ -186,6 +186,17 @@ class SessionEntityTest {
   }
 
   @Test
+  void aRunnerThatVerifiesEndsTheWaitAndItsReason() {
+    start(60);
+    pool.expectMessageClass(RunnerPool.Lease.class);
+    kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseDelayed(sessionId, "vm-a", "SSH authentication refused")));
+    assertNotNull(kit.getState().runnerError());
+    kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER)));
+    awaitPhase(Phase.GRACE_PERIOD);
+    assertNull(kit.getState().runnerError(), "an active session has no runner error to explain");
+  }
+
+  @Test
   void aLostRunnerEndsTheSessionWithTheFailureRecordedFirst() {
     toGracePeriod();
     String changed = "host key verification failed for runner local-1: it presented SHA256:b but SHA256:a is pinned";
