@@ -113,6 +113,14 @@ class RunnerSshFailuresTest {
     return JSON.createObjectNode();
   }
 
+  /** The session's event stream, read to its end (it ends once the session is terminated). */
+  private static CompletableFuture<java.net.http.HttpResponse<String>> events(String url, String session, String token) {
+    return HttpClient.newHttpClient().sendAsync(
+        java.net.http.HttpRequest.newBuilder(URI.create(url + "/v1/sessions/" + session + "/events"))
+            .header("Authorization", "Bearer " + token).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
   private static String member(ApiClient api) {
     String org = "ssh-" + UUID.randomUUID().toString().substring(0, 8);
     assertEquals(201, api.post("/v1/orgs", TestServer.OPERATOR_TOKEN, "{\"id\":\"" + org + "\"}").status());
@@ -163,6 +171,7 @@ class RunnerSshFailuresTest {
 
         String token = member(api);
         String session = api.post("/v1/sessions", token, "{}").json().get("id").asText();
+        var stream = events(server.server().url(), session, token);
         JsonNode waiting = Await.until(WAIT, () -> api.get("/v1/sessions/" + session, token).json(),
             s -> !s.path("runnerError").isMissingNode() && !s.path("runnerError").isNull(),
             "the session to say why it waits");
@@ -180,6 +189,9 @@ class RunnerSshFailuresTest {
         assertEquals("provisioning-timeout", ended.get("terminationReason").asText(), ended.toString());
         assertEquals(reason, ended.at("/runnerError/message").asText(), ended.toString());
         assertTrue(check(api, session, token, REACHABLE).get("detail").asText().contains("authentication refused"));
+        String followed = stream.get(30, TimeUnit.SECONDS).body();
+        assertTrue(followed.contains("\"terminationReason\":\"provisioning-timeout\",\"runnerError\":{\"runner\":\"vm-a\""),
+            "the last event carries the reason: " + followed);
       }
     }
   }
@@ -208,6 +220,7 @@ class RunnerSshFailuresTest {
         String session = api.post("/v1/sessions", token, "{\"idleTimeoutSeconds\": 3600}").json().get("id").asText();
         Await.until(WAIT, () -> api.get("/v1/sessions/" + session, token).json(),
             s -> s.path("state").asText().equals("grace-period"), "the session running on vm-a");
+        var stream = events(url, session, token);
         Tunnel open = Tunnel.open(url, session, token);
         open.socket.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
 
@@ -241,6 +254,10 @@ class RunnerSshFailuresTest {
         String why = ended.at("/runnerError/message").asText();
         assertTrue(why.contains("host key verification failed for runner vm-a"), ended.toString());
         assertTrue(why.contains(presented) && why.contains(pinned), ended.toString());
+        String followed = stream.get(30, TimeUnit.SECONDS).body();
+        int failed = followed.indexOf("event:runner-error");
+        assertTrue(failed >= 0 && followed.indexOf(presented, failed) > failed, "a runner-error event: " + followed);
+        assertTrue(followed.indexOf("\"state\":\"terminated\"") > failed, "before the termination: " + followed);
         String afterEnd = check(api, session, token, REACHABLE).get("detail").asText();
         assertTrue(afterEnd.contains("runner-lost") && afterEnd.contains(presented), afterEnd);
 
