@@ -77,8 +77,9 @@ final class StartCommand implements Runnable {
         PortForwards ports = new PortForwards(api, id, lines)) {
       store.saveState(new ConfigStore.BridgeState(id, bridge.port(), null));
       SessionWatch.start(api, id, SessionWatch.RETRY, ports::update, ended -> {
+        String error = runnerError(ended);
         err.println("Session " + id + " terminated (" + Table.text(ended.path("terminationReason"))
-            + "); the bridge is closed: start a new session with offload start");
+            + (error == null ? "" : ": " + error) + "); the bridge is closed: start a new session with offload start");
         err.flush();
         store.state().filter(s -> s.session().equals(id)).ifPresent(s -> store.clearState());
         ports.close();
@@ -102,6 +103,7 @@ final class StartCommand implements Runnable {
     if (RUNNING.contains(initial)) return;
     String[] last = {initial};
     JsonNode[] ended = {null};
+    String[] lastError = {null};
     api.follow("/v1/sessions/" + id + "/events", (event, data) -> {
       if (event.equals("warning")) return true;
       String state = data.path("state").asText();
@@ -110,6 +112,13 @@ final class StartCommand implements Runnable {
         err.flush();
         last[0] = state;
       }
+      String error = runnerError(data);
+      if (error != null && !error.equals(lastError[0]) && !state.equals("terminated")) {
+        // The wait has a reason the operator can act on: say it rather than wait in silence.
+        err.println("Session " + id + " is still waiting for a runner: " + error);
+        err.flush();
+      }
+      lastError[0] = error;
       if (state.equals("terminated")) ended[0] = data;
       return !RUNNING.contains(state) && ended[0] == null;
     });
@@ -121,7 +130,16 @@ final class StartCommand implements Runnable {
       throw new CliFailure("the server stopped reporting progress while session " + id + " was " + state
           + ": follow it with offload status --watch, or end it with offload stop");
     }
+    String error = runnerError(now);
     throw new CliFailure("session " + id + " ended while starting (" + Table.text(now.path("terminationReason"))
+        + (error == null ? "" : ": " + error)
         + "): run offload start again, or offload diagnose if it keeps failing");
+  }
+
+  /** The session's {@code runnerError} as one line, or null when it has none. */
+  static String runnerError(JsonNode session) {
+    JsonNode error = session.path("runnerError");
+    if (error.isMissingNode() || error.isNull()) return null;
+    return "runner " + error.path("runner").asText() + ": " + error.path("message").asText();
   }
 }

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,6 +36,8 @@ final class StatusCommand implements Runnable {
       api.follow("/v1/sessions/" + id + "/events", (event, data) -> {
         if (json) Table.json(out, data);
         else if (event.equals("warning")) out.println(Table.instant(data.path("at")) + "  warning: " + data.path("warning").asText());
+        else if (event.equals("runner-error")) out.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + "  "
+            + data.path("state").asText() + "  " + StartCommand.runnerError(data));
         else out.println(Instant.now().truncatedTo(ChronoUnit.SECONDS) + "  " + data.path("state").asText()
             + "  idle in " + idle(data));
         out.flush();
@@ -51,6 +54,7 @@ final class StatusCommand implements Runnable {
     new Table("SESSION", id)
         .row("state", s.path("state").asText() + (s.path("terminationReason").isNull() ? "" : " (" + s.path("terminationReason").asText() + ")"))
         .row("runner", Table.text(s.path("runner").path("id")) + " (" + s.path("runnerClass").asText() + ")")
+        .row("runner error", Optional.ofNullable(StartCommand.runnerError(s)).orElse("-"))
         .row("idle in", idle(s))
         .row("expires in", expiry(s))
         .row("connections", s.path("openConnections").asText() + " open, " + s.path("runningContainers").asText() + " containers running")

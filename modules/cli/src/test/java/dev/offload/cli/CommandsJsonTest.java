@@ -145,6 +145,21 @@ class CommandsJsonTest {
   }
 
   @Test
+  void statusSaysWhyTheRunnerFailed() {
+    String refused = "host key verification failed for runner vm-a at 10.0.0.5:22: it presented SHA256:new but"
+        + " SHA256:old is pinned";
+    api.answer("GET /v1/sessions/s-3", 200, TERMINATED.replace("\"s-1\"", "\"s-3\"")
+        .replace("\"stopped\"", "\"runner-lost\",\"runnerError\":{\"runner\":\"vm-a\",\"message\":\"" + refused
+            + "\",\"at\":\"2026-11-28T10:07:00Z\"}"));
+    Cli.Run run = cli.run("status", "s-3");
+    assertEquals(0, run.exit(), run.toString());
+    assertTrue(run.out().contains("state         terminated (runner-lost)\n"), run.out());
+    assertTrue(run.out().contains("runner error  runner vm-a: " + refused + "\n"), run.out());
+
+    assertTrue(cli.run("status", "s-1").out().contains("runner error  -\n"), "none while nothing failed");
+  }
+
+  @Test
   void statusWatchPrintsOneDocumentPerEvent() {
     api.answer("GET /v1/sessions/s-1/events", 200, "event: state\ndata: " + SESSION + "\n\n"
         + "event: warning\ndata: {\"warning\":\"idling\",\"at\":\"2026-11-28T10:04:05Z\",\"session\":\"s-1\"}\n\n"

@@ -69,6 +69,7 @@ final class RunnerRoutes {
     json.put("lastHealthAt", r.lastHealthAt());
     json.put("hostKeyFingerprint", r.hostKeyFingerprint());
     json.put("draining", r.draining());
+    json.put("reason", r.reason());
     return json;
   }
 

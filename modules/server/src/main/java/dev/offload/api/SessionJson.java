@@ -24,6 +24,7 @@ record SessionJson(
     Instant expiresAt,
     Instant terminatedAt,
     String terminationReason,
+    RunnerErrorJson runnerError,
     int openConnections,
     int runningContainers,
     int containersStarted,
@@ -38,6 +39,12 @@ record SessionJson(
       String kind, Instant from, Instant to, boolean billed,
       @JsonInclude(JsonInclude.Include.NON_NULL) String why) {}
 
+  /**
+   * The latest failure of a runner meant for this session (a refused SSH login, a changed host
+   * key): why it still provisions, or what ended it; null when there was none.
+   */
+  record RunnerErrorJson(String runner, String message, Instant at) {}
+
   /** A live session is charged up to now, as the usage view does (billing.md). */
   static SessionJson of(SessionView view) {
     SessionState s = view.state();
@@ -46,7 +53,10 @@ record SessionJson(
         s.id(), s.org(), s.user(), s.phase().apiName, s.runnerClass(),
         s.runnerId() == null ? null : Map.of("id", s.runnerId()),
         s.idleTimeoutSeconds(), s.createdAt(), s.activatedAt(), view.lastActivityAt(), s.idleAt(),
-        s.expiresAt(), s.terminatedAt(), s.terminationReason(), view.openConnections(),
+        s.expiresAt(), s.terminatedAt(), s.terminationReason(),
+        s.runnerError() == null ? null
+            : new RunnerErrorJson(s.runnerError().runnerId(), s.runnerError().message(), s.runnerError().at()),
+        view.openConnections(),
         s.runningContainers().size(), s.containersStarted(), s.ports(), charge.totalSeconds(),
         charge.stretches().stream()
             .map(x -> new StretchJson(x.kind(), x.from(), x.to(), x.billed(), x.why())).toList(),

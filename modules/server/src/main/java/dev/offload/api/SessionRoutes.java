@@ -96,6 +96,9 @@ final class SessionRoutes {
     if (update instanceof SessionUpdates.StateChanged changed) {
       return ServerSentEvent.create(Json.entity(SessionJson.of(changed.session())).getData().utf8String(), "state");
     }
+    if (update instanceof SessionUpdates.RunnerFailed failed) {
+      return ServerSentEvent.create(Json.entity(SessionJson.of(failed.session())).getData().utf8String(), "runner-error");
+    }
     if (update instanceof SessionUpdates.PortsChanged changed) {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("session", changed.sessionId());

@@ -47,6 +47,11 @@ public record LeaseQueue(Map<String, List<Lease>> waiting) {
     return waiting.getOrDefault(runnerClass, List.of()).stream().findFirst();
   }
 
+  /** Every request waiting for the class, in turn. */
+  public List<Lease> all(String runnerClass) {
+    return waiting.getOrDefault(runnerClass, List.of());
+  }
+
   public int waitingFor(String runnerClass) {
     return waiting.getOrDefault(runnerClass, List.of()).size();
   }

@@ -158,6 +158,28 @@ public final class LocalRunners implements RunnerProvider, AutoCloseable {
     stop(server);
   }
 
+  /**
+   * Restarts a runner's server at the same address with a new host key, as a rebuilt VM would:
+   * for tests of a host key that changes under a session. Open connections are cut.
+   */
+  void replaceHostKey(String runnerId) throws IOException {
+    SshServer old;
+    synchronized (servers) {
+      old = servers.get(runnerId);
+    }
+    int port = old.getPort();
+    stop(old);
+    Files.deleteIfExists(runnerDir(runnerId).resolve("host-key"));
+    KeyPair hostKey = SshKeys.loadOrCreate(runnerDir(runnerId).resolve("host-key"), "offload runner " + runnerId);
+    SshServer server = server(hostKey, acceptedClient, user, engine, pumps,
+        new LocalShellCommand.Factory(runnerDir(runnerId), binDir(dataDir), target, pumps));
+    server.setPort(port);
+    server.start();
+    synchronized (servers) {
+      servers.put(runnerId, server);
+    }
+  }
+
   private RunnerInfo serve(String id, String runnerClass) {
     synchronized (servers) {
       if (closed) {

@@ -13,6 +13,11 @@ import java.util.Arrays;
  */
 final class PinnedHostKey implements HostKeyRepository {
 
+  /** A rebuilt host and an impostor look the same from here: only the operator can tell them apart. */
+  static final String WHAT_TO_DO = "; if the host was rebuilt, compare the presented key with ssh-keygen -lf on the"
+      + " host and pin it where the runner is configured (the runner is not leased until then);"
+      + " otherwise something else answers at its address: do not trust it";
+
   private final RunnerInfo runner;
   private final byte[] pinned;
   private volatile byte[] presented;
@@ -38,7 +43,7 @@ final class PinnedHostKey implements HostKeyRepository {
   String mismatch() {
     return "host key verification failed for runner " + runner.id()
         + " at " + runner.host() + ":" + runner.port() + ": it presented "
-        + RunnerInfo.fingerprint(presented) + " but " + runner.hostKeyFingerprint() + " is pinned";
+        + RunnerInfo.fingerprint(presented) + " but " + runner.hostKeyFingerprint() + " is pinned" + WHAT_TO_DO;
   }
 
   @Override

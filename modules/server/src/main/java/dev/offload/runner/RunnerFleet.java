@@ -89,6 +89,16 @@ public final class RunnerFleet implements AutoCloseable {
     return blocking;
   }
 
+  /** A runner its provider created that the control plane could not verify (and destroyed again). */
+  static final class Unverified extends RuntimeException {
+    final RunnerInfo runner;
+
+    Unverified(RunnerInfo runner, Throwable cause) {
+      super(cause.getMessage(), cause);
+      this.runner = runner;
+    }
+  }
+
   /**
    * A new runner of the class, verified over SSH with its pinned host key; one its provider created
    * but that fails verification is destroyed again, so a failure leaves nothing behind.
@@ -99,7 +109,12 @@ public final class RunnerFleet implements AutoCloseable {
         .thenApply(ok -> runner)
         .exceptionallyCompose(failure -> provider.destroy(runner)
             .handle((done, ignored) -> null)
-            .thenCompose(done -> CompletableFuture.failedFuture(failure))));
+            .thenCompose(done -> CompletableFuture.failedFuture(new Unverified(runner, cause(failure))))));
+  }
+
+  private static Throwable cause(Throwable failure) {
+    return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
   }
 
   /** The runner as its provider reports it after a restart, verified again. */

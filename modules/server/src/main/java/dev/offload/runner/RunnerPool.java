@@ -68,7 +68,8 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   private record Provisioned(String runnerClass, RunnerInfo runner) implements Command {}
 
-  private record ProvisionFailed(String runnerClass, String reason) implements Command {}
+  /** {@code runner} is the one its provider created but that failed verification, null if none was. */
+  private record ProvisionFailed(String runnerClass, RunnerInfo runner, String reason) implements Command {}
 
   private record Adopted(RunnerInfo runner) implements Command {}
 
@@ -99,6 +100,12 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   public record LeaseRefused(String sessionId, String reason) implements LeaseReply {}
 
+  /**
+   * The lease still waits, and this is why: a runner of its class was created but could not be
+   * verified (its SSH login or host key was refused). Sent to every session waiting for the class.
+   */
+  public record LeaseDelayed(String sessionId, String runnerId, String reason) implements LeaseReply {}
+
   public sealed interface DrainReply extends CborSerializable {}
 
   public record Draining(String runnerId) implements DrainReply {}
@@ -115,6 +122,8 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
    *     {@code wiping}, {@code unhealthy} (failing its health checks) or {@code destroying}
    * @param session null unless leased
    * @param lastHealthAt the last health check's instant, null before the first
+   * @param reason why the runner is {@code unhealthy} (its last failed check or refused
+   *     verification, in words an operator can act on), else null
    */
   public record RunnerStatus(
       String id,
@@ -125,7 +134,8 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       Instant since,
       String hostKeyFingerprint,
       Instant lastHealthAt,
-      boolean draining)
+      boolean draining,
+      String reason)
       implements CborSerializable {}
 
   /** Event class names are part of the journal: append fields with defaults, never rename. */
@@ -363,6 +373,8 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       return Effect().none();
     }
     queue = queue.join(lease);
+    runtime.refusedOf(lease.runnerClass()).ifPresent(refused -> lease.replyTo().tell(
+        new LeaseDelayed(lease.sessionId(), refused.id(), refused.reason())));
     timers.startSingleTimer(
         lease.sessionId(), new DeadlinePassed(lease.sessionId()), Duration.between(now, lease.deadline()));
     refill(state, lease.runnerClass());
@@ -518,6 +530,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   private Effect<Event, RunnerPoolState> onProvisioned(RunnerPoolState state, Provisioned provisioned) {
     runtime.provisioningEnded(provisioned.runnerClass());
     RunnerInfo runner = provisioned.runner();
+    runtime.accepted(runner.id());
     fleet.remember(runner);
     runtime.verified(runner.id(), now());
     List<Event> events = new ArrayList<>(List.of(new RunnerProvisioned(runner, now())));
@@ -526,6 +539,14 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
 
   private Effect<Event, RunnerPoolState> onProvisionFailed(RunnerPoolState state, ProvisionFailed failed) {
     runtime.provisioningEnded(failed.runnerClass());
+    if (failed.runner() != null) {
+      // Out of rotation until it verifies: listed as unhealthy with the reason, and every session
+      // waiting for its class is told why it still waits instead of waiting in silence.
+      RunnerClass runnerClass = settings.classes().get(failed.runnerClass());
+      runtime.refused(failed.runner(), failed.reason(), now(), runnerClass == null ? 1 : runnerClass.max());
+      queue.all(failed.runnerClass()).forEach(lease -> lease.replyTo().tell(
+          new LeaseDelayed(lease.sessionId(), failed.runner().id(), failed.reason())));
+    }
     publishMetrics(state);
     context.getLog().warn("Provisioning a {} runner failed: {}", failed.runnerClass(), failed.reason());
     // Retried after a health interval, so a provider that keeps failing is not called in a loop.
@@ -569,7 +590,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       context.pipeToSelf(
           fleet.commands().run(runner, settings.healthCommand(), settings.healthInterval()),
           (result, failure) -> failure != null
-              ? new HealthChecked(runner.id(), false, message(failure))
+              ? new HealthChecked(runner.id(), false, "the health check could not run: " + message(failure))
               : new HealthChecked(runner.id(), result.ok(), result.ok() ? "" : "the engine did not answer: " + result.describe()));
     }
     return Effect().none();
@@ -581,7 +602,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       return Effect().none();
     }
     Instant now = now();
-    runtime.checked(runner.id(), checked.ok(), now);
+    runtime.checked(runner.id(), checked.ok(), checked.detail(), now);
     if (checked.ok()) {
       return Effect().none();
     }
@@ -661,7 +682,7 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
       context.pipeToSelf(fleet.provision(runnerClass),
           (runner, failure) -> failure == null
               ? new Provisioned(runnerClass, runner)
-              : new ProvisionFailed(runnerClass, message(failure)));
+              : new ProvisionFailed(runnerClass, unverified(failure), message(failure)));
     }
   }
 
@@ -682,6 +703,11 @@ public final class RunnerPool extends EventSourcedBehavior<RunnerPool.Command, R
   private static LeaseRefused deadlinePassed(Lease lease) {
     return new LeaseRefused(lease.sessionId(),
         "no " + lease.runnerClass() + " runner became free before the provisioning deadline");
+  }
+
+  private static RunnerInfo unverified(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return cause instanceof RunnerFleet.Unverified unverified ? unverified.runner : null;
   }
 
   private static String message(Throwable failure) {

@@ -17,12 +17,25 @@ import java.util.Set;
  */
 final class RunnerRuntime {
 
+  /**
+   * A runner whose SSH login or host key was refused: out of rotation until it verifies.
+   * {@code since} is its first refusal for this reason, {@code at} the latest try.
+   */
+  record Refused(RunnerInfo runner, String reason, Instant since, Instant at) {
+    String id() {
+      return runner.id();
+    }
+  }
+
   private final Set<String> ready = new HashSet<>();
   private final Set<String> busy = new HashSet<>();
   private final Set<String> checking = new HashSet<>();
   private final Map<String, Instant> lastHealthAt = new HashMap<>();
   private final Map<String, Instant> lastOkAt = new HashMap<>();
   private final Set<String> failing = new HashSet<>();
+  private final Map<String, String> failure = new HashMap<>();
+  /** Created by their provider but refused at verification, newest last; bounded per class by {@code max}. */
+  private final Map<String, Refused> refused = new java.util.LinkedHashMap<>();
   private final Map<String, RunnerInfo> destroying = new HashMap<>();
   private final Map<String, Integer> provisioning = new HashMap<>();
 
@@ -50,15 +63,48 @@ final class RunnerRuntime {
     return checking.add(runnerId);
   }
 
-  void checked(String runnerId, boolean ok, Instant at) {
+  void checked(String runnerId, boolean ok, String detail, Instant at) {
     checking.remove(runnerId);
     lastHealthAt.put(runnerId, at);
     if (ok) {
       lastOkAt.put(runnerId, at);
       failing.remove(runnerId);
+      failure.remove(runnerId);
     } else {
       failing.add(runnerId);
+      failure.put(runnerId, detail);
     }
+  }
+
+  /**
+   * The runner failed verification and was given back to its provider; the newest refusals of a
+   * class are kept, at most {@code max}, so a provider handing out new ids cannot grow the list.
+   */
+  void refused(RunnerInfo runner, String reason, Instant at, int max) {
+    Refused before = refused.remove(runner.id());
+    Instant since = before != null && before.reason().equals(reason) ? before.since() : at;
+    refused.put(runner.id(), new Refused(runner, reason, since, at));
+    List<String> ofClass = refused.values().stream()
+        .filter(r -> r.runner().runnerClass().equals(runner.runnerClass())).map(Refused::id).toList();
+    for (int i = 0; i < ofClass.size() - Math.max(1, max); i++) {
+      refused.remove(ofClass.get(i));
+    }
+  }
+
+  /** Verified after all (a key was authorised or re-pinned): no longer refused. */
+  void accepted(String runnerId) {
+    refused.remove(runnerId);
+  }
+
+  /** The latest refusal of a class, what a session waiting for it is told. */
+  java.util.Optional<Refused> refusedOf(String runnerClass) {
+    Refused latest = null;
+    for (Refused r : refused.values()) {
+      if (r.runner().runnerClass().equals(runnerClass)) {
+        latest = r;
+      }
+    }
+    return java.util.Optional.ofNullable(latest);
   }
 
   /** How long the runner has gone without a good check; zero while it answers. */
@@ -127,11 +173,19 @@ final class RunnerRuntime {
       statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), status,
           lease == null ? null : lease.sessionId(),
           lease == null ? state.freeSince().get(r.id()) : lease.since(),
-          r.hostKeyFingerprint(), lastHealthAt.get(r.id()), state.draining().contains(r.id())));
+          r.hostKeyFingerprint(), lastHealthAt.get(r.id()), state.draining().contains(r.id()),
+          isFailing(r.id()) ? failure.get(r.id()) : null));
     }
     for (RunnerInfo r : destroying.values()) {
       statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runnerClass(), r.provider(), "destroying", null, null,
-          r.hostKeyFingerprint(), null, false));
+          r.hostKeyFingerprint(), null, false, null));
+    }
+    for (Refused r : refused.values()) {
+      if (state.runners().containsKey(r.id()) || destroying.containsKey(r.id())) {
+        continue;
+      }
+      statuses.add(new RunnerPool.RunnerStatus(r.id(), r.runner().runnerClass(), r.runner().provider(), "unhealthy",
+          null, r.since(), r.runner().hostKeyFingerprint(), r.at(), false, r.reason()));
     }
     statuses.sort(Comparator.comparing(RunnerPool.RunnerStatus::id));
     return statuses;
@@ -144,5 +198,6 @@ final class RunnerRuntime {
     lastHealthAt.remove(runnerId);
     lastOkAt.remove(runnerId);
     failing.remove(runnerId);
+    failure.remove(runnerId);
   }
 }

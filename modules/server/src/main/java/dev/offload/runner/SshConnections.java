@@ -40,6 +40,8 @@ public final class SshConnections implements AutoCloseable {
   }
 
   private final JSch jsch = new JSch();
+  /** What the control plane offers runners, so a refused login says which key to authorise. */
+  private final String identityFingerprint;
   private final int connectTimeoutMillis;
   private final Executor blocking;
   private final ConcurrentHashMap<String, Connection> connections = new ConcurrentHashMap<>();
@@ -58,8 +60,27 @@ public final class SshConnections implements AutoCloseable {
       throw new IllegalArgumentException(
           "cannot read the SSH identity " + identity + ": " + e.getMessage(), e);
     }
+    this.identityFingerprint = fingerprintOf(jsch);
     this.connectTimeoutMillis = Math.toIntExact(connectTimeout.toMillis());
     this.blocking = blocking;
+  }
+
+  private static String fingerprintOf(JSch jsch) {
+    try {
+      return jsch.getIdentityRepository().getIdentities().stream()
+          .map(identity -> identity.getPublicKeyBlob())
+          .filter(blob -> blob != null)
+          .map(RunnerInfo::fingerprint)
+          .findFirst()
+          .orElse("(unknown)");
+    } catch (RuntimeException e) {
+      return "(unknown)";
+    }
+  }
+
+  /** The SHA-256 fingerprint of the public key this node logs in to runners with. */
+  public String identityFingerprint() {
+    return identityFingerprint;
   }
 
   /**
@@ -195,10 +216,22 @@ public final class SshConnections implements AutoCloseable {
       if (pinned.refused()) {
         throw new VerificationFailed(pinned.mismatch(), e);
       }
+      // JSch says only "Auth fail"; the operator needs the user and the key that were refused.
+      if (e.getMessage() != null && e.getMessage().startsWith("Auth ")) {
+        throw new VerificationFailed(authenticationRefused(runner), e);
+      }
       throw new VerificationFailed(
           "cannot open an SSH connection to runner " + runner.id() + " at " + runner.host() + ":"
               + runner.port() + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Why a login was refused, naming the user and the key offered and what to do about it. */
+  String authenticationRefused(RunnerInfo runner) {
+    return "SSH authentication refused by runner " + runner.id() + " at " + runner.host() + ":" + runner.port()
+        + " for user " + runner.user() + " with the control plane's key " + identityFingerprint
+        + ": add that public key to the runner's authorized keys for " + runner.user()
+        + " (or set offload.runners.ssh.identity to a key the runner accepts)";
   }
 
   /** A retired runner's connection is of no further use, and its server may be gone already. */

@@ -19,6 +19,9 @@ public final class StaticRunners implements RunnerProvider {
 
   private final List<RunnerInfo> hosts;
   private final Set<String> inUse = new HashSet<>();
+  /** When each host was last handed out (a counter), so a refused host does not block the others. */
+  private final java.util.Map<String, Long> handedOut = new java.util.HashMap<>();
+  private long handOuts;
 
   public StaticRunners(List<RunnerInfo> hosts) {
     this.hosts = List.copyOf(hosts);
@@ -45,14 +48,17 @@ public final class StaticRunners implements RunnerProvider {
 
   @Override
   public synchronized CompletionStage<RunnerInfo> create(String runnerClass) {
+    // The free host handed out longest ago: one whose login or host key is refused is given back
+    // and must not be the one offered again while another host of the class is free.
     Optional<RunnerInfo> free = hosts.stream()
         .filter(h -> h.runnerClass().equals(runnerClass) && !inUse.contains(h.id()))
-        .findFirst();
+        .min(java.util.Comparator.comparingLong(h -> handedOut.getOrDefault(h.id(), -1L)));
     if (free.isEmpty()) {
       return CompletableFuture.failedFuture(new IllegalStateException(
           "every static host of class " + runnerClass + " is in use; add hosts to offload.runners.static.hosts"));
     }
     inUse.add(free.get().id());
+    handedOut.put(free.get().id(), handOuts++);
     return CompletableFuture.completedFuture(free.get());
   }
 

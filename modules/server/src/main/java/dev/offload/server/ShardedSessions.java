@@ -65,7 +65,7 @@ final class ShardedSessions implements SessionDirectory {
   public void runnerLost(String sessionId, String runnerId, String reason) {
     session(sessionId)
         .<SessionEntity.Reply>ask(
-            replyTo -> new SessionEntity.Terminate(SessionState.RUNNER_LOST, "runner-pool", replyTo), ASK_TIMEOUT)
+            replyTo -> new SessionEntity.RunnerLost(runnerId, reason, replyTo), ASK_TIMEOUT)
         .whenComplete((reply, failure) -> {
           if (failure != null) {
             log.warn("Session {} was not told that runner {} is lost ({}): {}", sessionId, runnerId, reason,

@@ -41,8 +41,11 @@ public final class SessionDiagnosis {
       CompletionStage<List<Check>> runner = s.hasRunner() && !s.isTerminated()
           ? runnerChecks.apply(s.runnerId())
           : CompletableFuture.completedFuture(List.of(new Check("runner reachable over SSH", false,
-              s.isTerminated() ? "the session is terminated; its runner was released"
-                  : "no runner yet: the session is " + s.phase().apiName)));
+              (s.isTerminated()
+                  ? "the session is terminated (" + s.terminationReason() + "); its runner was released"
+                  : "no runner yet: the session is " + s.phase().apiName)
+                  + (s.runnerError() == null ? ""
+                      : "; runner " + s.runnerError().runnerId() + " failed: " + s.runnerError().message()))));
       return runner.thenCombine(journal(), (runnerResults, journal) -> {
         List<Check> checks = new ArrayList<>(runnerResults);
         checks.add(new Check("tunnel connections", true, view.openConnections() + " open"));

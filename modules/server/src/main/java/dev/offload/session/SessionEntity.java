@@ -82,6 +82,12 @@ public final class SessionEntity
   /** Ends a session for a reason other than the user's stop (usage-limit, runner-lost, disabled). */
   public record Terminate(String reason, String by, ActorRef<Reply> replyTo) implements Command {}
 
+  /**
+   * The pool gave up on the session's runner: the session ends as {@code runner-lost}, with
+   * {@code detail} (what failed, e.g. both fingerprints of a changed host key) recorded first.
+   */
+  public record RunnerLost(String runnerId, String detail, ActorRef<Reply> replyTo) implements Command {}
+
   /** A tunnel connection opened; answered once the session can carry it (resumed if Idle). */
   public record ConnectionOpened(String connectionId, ActorRef<Reply> replyTo) implements Command {}
 
@@ -320,6 +326,7 @@ public final class SessionEntity
     any.onCommand(Start.class, this::onStart);
     any.onCommand(Stop.class, (s, c) -> onStop(s, c));
     any.onCommand(Terminate.class, this::onTerminate);
+    any.onCommand(RunnerLost.class, this::onRunnerLost);
     any.onCommand(Resume.class, this::onResume);
     any.onCommand(ConnectionOpened.class, this::onConnectionOpened);
     any.onCommand(ConnectionClosed.class, this::onConnectionClosed);
@@ -373,6 +380,12 @@ public final class SessionEntity
     if (s.isNew()) return notFound(c.replyTo());
     if (s.isTerminated()) return terminatedRejection(c.replyTo());
     return terminate(s, c.reason(), c.by(), c.replyTo());
+  }
+
+  private ReplyEffect<SessionEvent, SessionState> onRunnerLost(SessionState s, RunnerLost c) {
+    if (s.isNew()) return notFound(c.replyTo());
+    if (s.isTerminated() || !c.runnerId().equals(s.runnerId())) return reply(c.replyTo(), s);
+    return terminateExplained(s, c.runnerId(), c.detail(), SessionState.RUNNER_LOST, "runner-pool", c.replyTo());
   }
 
   private ReplyEffect<SessionEvent, SessionState> onResume(SessionState s, Resume c) {
@@ -490,11 +503,18 @@ public final class SessionEntity
           .thenRun(after -> verify(runner.id()))
           .thenNoReply();
     }
+    if (c.reply() instanceof RunnerPool.LeaseDelayed delayed) {
+      // Still waiting, now with a reason the API, the CLI and diagnose can show.
+      if (s.phase() != Phase.PROVISIONING || s.hasRunner()) return Effect().noReply();
+      return s.runnerFailed(delayed.runnerId(), delayed.reason(), now())
+          .map(event -> Effect().persist(event).thenNoReply())
+          .orElseGet(() -> Effect().noReply());
+    }
     RunnerPool.LeaseRefused refused = (RunnerPool.LeaseRefused) c.reply();
     if (s.isRunning() || s.phase() == Phase.IDLE) {
       // The answer to a Confirm after a restart: the pool no longer leases this runner to us.
       ctx.getLog().warn("Session {}: runner {} is gone ({})", sessionId, s.runnerId(), refused.reason());
-      return terminate(s, SessionState.RUNNER_LOST, "runner-pool", null);
+      return terminateExplained(s, s.runnerId(), refused.reason(), SessionState.RUNNER_LOST, "runner-pool", null);
     }
     if (s.phase() != Phase.PROVISIONING) return Effect().noReply();
     ctx.getLog().info("Session {}: no runner ({})", sessionId, refused.reason());
@@ -535,7 +555,7 @@ public final class SessionEntity
     ctx.getLog().warn("Session {}: runner {} failed its check: {}", sessionId, s.runnerId(), c.message());
     String reason =
         s.phase() == Phase.PROVISIONING ? SessionState.PROVISIONING_FAILED : SessionState.RUNNER_LOST;
-    return terminate(s, reason, "system", null);
+    return terminateExplained(s, c.runnerId(), c.message(), reason, "system", null);
   }
 
   private ReplyEffect<SessionEvent, SessionState> onDeadlineReached(
@@ -556,12 +576,30 @@ public final class SessionEntity
 
   private ReplyEffect<SessionEvent, SessionState> terminate(
       SessionState s, String reason, String by, ActorRef<Reply> replyTo) {
+    return terminate(s, List.of(), reason, by, replyTo);
+  }
+
+  /** Ends the session with the runner failure that caused it recorded first, in the same write. */
+  private ReplyEffect<SessionEvent, SessionState> terminateExplained(
+      SessionState s, String runnerId, String detail, String reason, String by, ActorRef<Reply> replyTo) {
+    List<SessionEvent> explained = runnerId == null || detail == null
+        ? List.of()
+        : s.runnerFailed(runnerId, detail, now()).map(List::of).orElse(List.of());
+    return terminate(s, explained, reason, by, replyTo);
+  }
+
+  private ReplyEffect<SessionEvent, SessionState> terminate(
+      SessionState s, List<SessionEvent> before, String reason, String by, ActorRef<Reply> replyTo) {
     List<ActorRef<Reply>> waiting = List.copyOf(waitingForResume);
     waitingForResume.clear();
     openConnections.clear();
+    SessionState last = s;
+    for (SessionEvent event : before) last = last.apply(event);
+    List<SessionEvent> events = new ArrayList<>(before);
+    events.add(last.terminated(reason, by, now()));
     var effect =
         Effect()
-            .persist(s.terminated(reason, by, now()))
+            .persist(events)
             .thenRun(this::armDeadline)
             .thenRun(this::releaseRunner)
             .thenRun(after -> waiting.forEach(this::terminatedRejectionTo))
@@ -657,8 +695,9 @@ public final class SessionEntity
     return d.isNegative() ? Duration.ZERO : d;
   }
 
+  /** The failure's own words: a runner check already says what failed and what to do. */
   private static String rootMessage(Throwable t) {
-    while (t.getCause() != null) t = t.getCause();
+    while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) t = t.getCause();
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 

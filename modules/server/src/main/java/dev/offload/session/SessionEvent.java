@@ -50,6 +50,13 @@ public sealed interface SessionEvent extends CborSerializable {
 
   record ContainerStopped(String containerId, Instant at, String prevHash) implements SessionEvent {}
 
+  /**
+   * What went wrong with the session's runner, in words an operator can act on (a refused SSH
+   * login, a changed host key, a runner gone): recorded while a session waits for a runner, and
+   * just before a termination it explains. Changes no state of lifecycle.md.
+   */
+  record RunnerFailureReported(String runnerId, String detail, Instant at, String prevHash) implements SessionEvent {}
+
   /** What a running container publishes on the runner, replacing what it published before. */
   record PortsPublished(String containerId, String name, List<PublishedPort> ports, Instant at, String prevHash)
       implements SessionEvent {}

@@ -41,8 +41,12 @@ public record SessionState(
     List<PhaseChange> history,
     Instant lastEventAt,
     String lastHash,
-    List<ContainerPort> ports)
+    List<ContainerPort> ports,
+    RunnerError runnerError)
     implements CborSerializable {
+
+  /** The latest runner failure the session was told about; null while there is none. */
+  public record RunnerError(String runnerId, String message, Instant at) implements CborSerializable {}
 
   /**
    * A port a running container publishes on the runner, as the API lists it: reachable through
@@ -95,7 +99,7 @@ public record SessionState(
   public static SessionState empty(String id) {
     return new SessionState(
         id, Phase.NEW, null, null, null, 0, Map.of(), null, null, null, null, null, null, null,
-        null, null, Map.of(), 0, Map.of(), List.of(), null, EventHash.genesis(id), List.of());
+        null, null, Map.of(), 0, Map.of(), List.of(), null, EventHash.genesis(id), List.of(), null);
   }
 
   @JsonIgnore
@@ -177,6 +181,18 @@ public record SessionState(
     return Optional.of(new PortsPublished(containerId, name, List.copyOf(published), now, lastHash));
   }
 
+  /**
+   * The event recording a runner failure, or empty once terminated or when the same failure of the
+   * same runner is recorded already (a runner retried every health interval says it again and again).
+   */
+  public Optional<SessionEvent> runnerFailed(String failedRunnerId, String detail, Instant now) {
+    if (isTerminated() || isNew()) return Optional.empty();
+    if (runnerError != null && runnerError.runnerId().equals(failedRunnerId) && runnerError.message().equals(detail)) {
+      return Optional.empty();
+    }
+    return Optional.of(new RunnerFailureReported(failedRunnerId, detail, now, lastHash));
+  }
+
   /** Whether a running container publishes TCP port {@code hostPort}: the ports route's rule. */
   public boolean publishesTcp(int hostPort) {
     return ports.stream().anyMatch(p -> p.hostPort() == hostPort && "tcp".equals(p.protocol()));
@@ -245,6 +261,7 @@ public record SessionState(
     } else if (event instanceof SessionActivated e) {
       d.phase = Phase.ACTIVE;
       d.activatedAt = e.at();
+      d.runnerError = null; // the wait is over: a runner of the class verified after all
     } else if (event instanceof GracePeriodStarted e) {
       d.phase = Phase.GRACE_PERIOD;
       d.idleAt = e.idleAt();
@@ -285,6 +302,8 @@ public record SessionState(
       List<ContainerPort> all = new ArrayList<>(others);
       all.addAll(portsOf(e.containerId(), e.name(), e.ports() == null ? List.of() : e.ports()));
       d.ports = List.copyOf(all);
+    } else if (event instanceof RunnerFailureReported e) {
+      d.runnerError = new RunnerError(e.runnerId(), e.detail(), e.at());
     }
     Instant clamped = lastEventAt == null || event.at().isAfter(lastEventAt) ? event.at() : lastEventAt;
     d.lastEventAt = clamped;
@@ -315,6 +334,7 @@ public record SessionState(
     Instant lastEventAt;
     String lastHash;
     List<ContainerPort> ports;
+    RunnerError runnerError;
 
     Draft(SessionState s) {
       id = s.id; phase = s.phase; org = s.org; user = s.user; runnerClass = s.runnerClass;
@@ -324,7 +344,7 @@ public record SessionState(
       expiresAt = s.expiresAt; terminatedAt = s.terminatedAt;
       terminationReason = s.terminationReason; runningContainers = s.runningContainers;
       containersStarted = s.containersStarted; imagesStarted = s.imagesStarted; history = s.history;
-      lastEventAt = s.lastEventAt; lastHash = s.lastHash; ports = s.ports;
+      lastEventAt = s.lastEventAt; lastHash = s.lastHash; ports = s.ports; runnerError = s.runnerError;
     }
 
     SessionState build() {
@@ -332,7 +352,7 @@ public record SessionState(
           id, phase, org, user, runnerClass, idleTimeoutSeconds, labels, createdAt,
           provisioningDeadline, runnerId, runnerEndpoint, activatedAt, idleAt, expiresAt,
           terminatedAt, terminationReason, runningContainers, containersStarted, imagesStarted, history, lastEventAt, lastHash,
-          ports);
+          ports, runnerError);
     }
   }
 }

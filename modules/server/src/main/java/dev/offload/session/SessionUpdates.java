@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What {@code GET /v1/sessions/{id}/events} streams: the session now, then one update per
- * transition read from the journal, one per change of the published ports, and a warning shortly before a grace period ends and before
+ * transition read from the journal, one per change of the published ports, one per runner failure, and a warning shortly before a grace period ends and before
  * an idle session is wiped. Reads the journal, not the entity, so watchers add no load to it.
  */
 public final class SessionUpdates {
@@ -25,6 +25,9 @@ public final class SessionUpdates {
   public sealed interface Update {}
 
   public record StateChanged(SessionView session) implements Update {}
+
+  /** A runner failed for the session (it still waits, or ends next): the session with its {@code runnerError}. */
+  public record RunnerFailed(SessionView session) implements Update {}
 
   /** The ports the session's running containers publish now, all of them. */
   public record PortsChanged(String sessionId, List<SessionState.ContainerPort> ports) implements Update {}
@@ -90,6 +93,9 @@ public final class SessionUpdates {
       latest.set(state);
       if (state.phase() != before.phase()) return List.of(new StateChanged(new SessionView(state, 0, null, null)));
       if (!state.ports().equals(before.ports())) return List.of(new PortsChanged(state.id(), state.ports()));
+      if (!java.util.Objects.equals(state.runnerError(), before.runnerError())) {
+        return List.of(new RunnerFailed(new SessionView(state, 0, null, null)));
+      }
       return List.of();
     }
   }

@@ -186,6 +186,11 @@ public final class TunnelRoutes {
     try {
       bridge.attach(EngineChannel.open(ssh.session(runner.get()),
           target.apply(runner.get()), bridge.engineSink(), connectTimeoutMillis));
+    } catch (SshConnections.VerificationFailed e) {
+      // A refused login or a changed host key: retrying will not help, the operator must act.
+      log.warn("Session {}: runner {} cannot be verified: {}", sessionId, runnerId, e.getMessage());
+      return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,
+          "the session's runner cannot be reached over SSH: " + e.getMessage());
     } catch (Exception e) {
       log.warn("Session {}: cannot open a channel on runner {}: {}", sessionId, runnerId, e.toString());
       return new Refusal(system, TunnelSocket.INTERNAL_ERROR, ClientError.Code.UNAVAILABLE.apiName,

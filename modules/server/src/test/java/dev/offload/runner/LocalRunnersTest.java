@@ -155,7 +155,7 @@ class LocalRunnersTest {
       assertInstanceOf(SshConnections.VerificationFailed.class, refused);
       assertEquals("host key verification failed for runner local-1 at 127.0.0.1:" + real.port()
           + ": it presented " + real.hostKeyFingerprint() + " but " + other.hostKeyFingerprint()
-          + " is pinned", refused.getMessage());
+          + " is pinned" + PinnedHostKey.WHAT_TO_DO, refused.getMessage());
     }
   }
 
@@ -187,8 +187,17 @@ class LocalRunnersTest {
       RunnerInfo asRoot = new RunnerInfo(runner.id(), runner.runnerClass(), runner.provider(),
           runner.host(), runner.port(), "root", runner.hostKey(), runner.engineTarget());
 
-      assertTrue(verificationFailure(stranger, runner).getMessage().contains("Auth fail"));
-      assertTrue(verificationFailure(ssh, asRoot).getMessage().contains("Auth fail"));
+      String strangers = RunnerInfo.fingerprint(java.util.Base64.getDecoder().decode(
+          SshKeys.openSsh(SshKeys.loadOrCreate(strangerKey, "stranger").getPublic()).split(" ")[1]));
+      String ours = RunnerInfo.fingerprint(java.util.Base64.getDecoder().decode(SshKeys.openSsh(
+          SshKeys.loadOrCreate(LocalRunners.clientKeyPath(dataDir), "offload control plane").getPublic()).split(" ")[1]));
+
+      // Named for the operator: which runner refused which user with which key, and what to do.
+      String refused = verificationFailure(stranger, runner).getMessage();
+      assertTrue(refused.startsWith("SSH authentication refused by runner local-1 at 127.0.0.1:" + runner.port()
+          + " for user offload with the control plane's key " + strangers + ": add that public key"), refused);
+      String wrongUser = verificationFailure(ssh, asRoot).getMessage();
+      assertTrue(wrongUser.contains("for user root with the control plane's key " + ours), wrongUser);
     }
   }
 

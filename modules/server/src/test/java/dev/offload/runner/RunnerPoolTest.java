@@ -250,6 +250,6 @@ class RunnerPoolTest {
     serialization.verifySerialization(new RunnerPool.RunnerFound("local-9", null), true);
     serialization.verifySerialization(new RunnerList(List.of(new RunnerStatus("local-1", "standard", "local",
         "warm", null, Instant.parse("2026-11-28T10:00:00Z"), runner.hostKeyFingerprint(),
-        Instant.parse("2026-11-28T10:00:10Z"), false))), true);
+        Instant.parse("2026-11-28T10:00:10Z"), false, null))), true);
   }
 }

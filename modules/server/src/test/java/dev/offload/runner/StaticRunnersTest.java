@@ -86,6 +86,24 @@ class StaticRunnersTest {
   }
 
   @Test
+  void aHostGivenBackIsOfferedAgainOnlyAfterTheOtherFreeHosts() throws Exception {
+    Config config = ConfigFactory.parseString("""
+        offload.runners.static.hosts = [
+          { id = vm-a, class = standard, host = "10.0.0.5", host-key = "ssh-ed25519 AAAA" },
+          { id = vm-b, class = standard, host = "10.0.0.6", host-key = "ssh-ed25519 AAAA" }
+        ]
+        """).withFallback(ConfigFactory.load());
+    StaticRunners provider = StaticRunners.fromConfig(config);
+
+    RunnerInfo refused = created(provider);
+    provider.destroy(refused).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+    assertEquals("vm-a", refused.id());
+    assertEquals("vm-b", created(provider).id(), "a host whose verification failed does not block the others");
+    assertEquals("vm-a", created(provider).id());
+  }
+
+  @Test
   void aHostWithThePinnedKeyIsReachableAndItsEngineAnswers() throws Exception {
     RunnerInfo host = host();
     RunnerInfo runner = created(configured(host, host.hostKey()));
@@ -103,7 +121,7 @@ class StaticRunnersTest {
     RunnerInfo other = host();
     RunnerInfo runner = created(configured(host, other.hostKey()));
     String expected = "host key verification failed for runner vm-a at 127.0.0.1:" + host.port()
-        + ": it presented " + host.hostKeyFingerprint() + " but " + other.hostKeyFingerprint() + " is pinned";
+        + ": it presented " + host.hostKeyFingerprint() + " but " + other.hostKeyFingerprint() + " is pinned" + PinnedHostKey.WHAT_TO_DO;
 
     ExecutionException refused = assertThrows(ExecutionException.class,
         () -> ssh.verify(runner).toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));

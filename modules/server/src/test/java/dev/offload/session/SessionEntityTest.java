@@ -167,6 +167,51 @@ class SessionEntityTest {
   }
 
   @Test
+  void aWaitingSessionRecordsWhyOnceAndKeepsItWhenItTimesOut() {
+    start(60);
+    pool.expectMessageClass(RunnerPool.Lease.class);
+    String refused = "SSH authentication refused by runner vm-a at 10.0.0.5:22 for user offload";
+    var told = kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseDelayed(sessionId, "vm-a", refused)));
+    assertEquals(new SessionEvent.RunnerFailureReported("vm-a", refused, clock.instant(), told.event().prevHash()),
+        told.event());
+    assertEquals(Phase.PROVISIONING, told.state().phase());
+    assertEquals(new SessionState.RunnerError("vm-a", refused, clock.instant()), told.state().runnerError());
+    assertTrue(kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseDelayed(sessionId, "vm-a", refused))).hasNoEvents(),
+        "the same failure again is not recorded again");
+
+    clock.advance(PROVISIONING);
+    var ended = kit.runCommand(new DeadlineReached());
+    assertEquals(SessionState.PROVISIONING_TIMEOUT, ((SessionTerminated) ended.event()).reason());
+    assertEquals(refused, ended.state().runnerError().message());
+  }
+
+  @Test
+  void aRunnerThatVerifiesEndsTheWaitAndItsReason() {
+    start(60);
+    pool.expectMessageClass(RunnerPool.Lease.class);
+    kit.runCommand(new LeaseAnswered(new RunnerPool.LeaseDelayed(sessionId, "vm-a", "SSH authentication refused")));
+    assertNotNull(kit.getState().runnerError());
+    kit.runCommand(new LeaseAnswered(new RunnerPool.Leased(sessionId, RUNNER)));
+    awaitPhase(Phase.GRACE_PERIOD);
+    assertNull(kit.getState().runnerError(), "an active session has no runner error to explain");
+  }
+
+  @Test
+  void aLostRunnerEndsTheSessionWithTheFailureRecordedFirst() {
+    toGracePeriod();
+    String changed = "host key verification failed for runner local-1: it presented SHA256:b but SHA256:a is pinned";
+    var result = kit.<Reply>runCommand(replyTo -> new RunnerLost("local-1", changed, replyTo));
+    assertEquals(2, result.events().size(), result.events().toString());
+    assertEquals(changed, ((SessionEvent.RunnerFailureReported) result.events().get(0)).detail());
+    SessionTerminated terminated = (SessionTerminated) result.events().get(1);
+    assertEquals(SessionState.RUNNER_LOST, terminated.reason());
+    assertEquals(EventHash.of(result.events().get(0)), terminated.prevHash(), "one chain through both events");
+    assertEquals(changed, stateOf(result.reply()).runnerError().message());
+    assertTrue(kit.<Reply>runCommand(replyTo -> new RunnerLost("local-1", changed, replyTo)).hasNoEvents(),
+        "a repeated report changes nothing");
+  }
+
+  @Test
   void provisioningTimesOutAtItsDeadline() {
     start(60);
     clock.advance(PROVISIONING.minusSeconds(1));
