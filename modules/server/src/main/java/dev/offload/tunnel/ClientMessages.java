@@ -1,7 +1,9 @@
 package dev.offload.tunnel;
 
 import akka.NotUsed;
+import akka.http.javadsl.model.ws.BinaryMessage;
 import akka.http.javadsl.model.ws.Message;
+import akka.http.javadsl.model.ws.TextMessage;
 import akka.stream.StreamLimitReachedException;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
@@ -38,17 +40,34 @@ final class ClientMessages {
         .batchWeighted(WRITE_BATCH, ClientMessages::weight, ClientMessages::batch, ClientMessages::add);
   }
 
+  /**
+   * A strict message (the CLI sends only those) becomes its item directly: {@code flatMapConcat}
+   * takes a single-element source without materialising a substream for it. Only a streamed
+   * message is read as a stream.
+   */
   private static Source<Item, ?> items(Message message) {
-    Source<Item, ?> items =
-        message.isText()
-            ? message.asTextMessage().getStreamedText()
-                .limitWeighted(MAX_MESSAGE, text -> (long) text.length())
-                .fold("", String::concat)
-                .map(text -> (Item) new Control(ControlMessage.parse(text)))
-            : message.asBinaryMessage().getStreamedData()
-                .limitWeighted(MAX_MESSAGE, bytes -> (long) bytes.size())
-                .map(bytes -> (Item) new Data(bytes));
-    return items.recover(StreamLimitReachedException.class, TooLarge::new);
+    if (message.isText()) {
+      TextMessage text = message.asTextMessage();
+      if (text.isStrict()) {
+        String whole = text.getStrictText();
+        return Source.single(whole.length() > MAX_MESSAGE
+            ? new TooLarge() : new Control(ControlMessage.parse(whole)));
+      }
+      return text.getStreamedText()
+          .limitWeighted(MAX_MESSAGE, part -> (long) part.length())
+          .fold("", String::concat)
+          .map(whole -> (Item) new Control(ControlMessage.parse(whole)))
+          .recover(StreamLimitReachedException.class, TooLarge::new);
+    }
+    BinaryMessage binary = message.asBinaryMessage();
+    if (binary.isStrict()) {
+      ByteString bytes = binary.getStrictData();
+      return Source.single(bytes.size() > MAX_MESSAGE ? new TooLarge() : new Data(bytes));
+    }
+    return binary.getStreamedData()
+        .limitWeighted(MAX_MESSAGE, part -> (long) part.size())
+        .map(part -> (Item) new Data(part))
+        .recover(StreamLimitReachedException.class, TooLarge::new);
   }
 
   private static long weight(Item item) {
