@@ -240,7 +240,7 @@ class TunnelTest {
       long now = TunnelMetrics.buffered();
       most[0] = Math.max(most[0], now);
       return now;
-    }, now -> now >= TunnelBridge.QUEUED_CHUNKS * 16 * 1024L, "engine bytes to back up to the server");
+    }, now -> now >= EngineBacklog.CAPACITY / 2, "engine bytes to back up to the server");
     assertTrue(most[0] <= TunnelBridge.MAX_BUFFERED, "held " + most[0] + " bytes");
     assertTrue(client.received() < data.length, "the client has not read everything yet");
 
