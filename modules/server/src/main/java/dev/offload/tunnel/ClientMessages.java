@@ -8,8 +8,6 @@ import akka.stream.StreamLimitReachedException;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * What a client's WebSocket messages mean for the engine, in order: bytes, control messages, or
@@ -20,8 +18,6 @@ final class ClientMessages {
 
   /** Largest WebSocket message accepted from a client (runners-and-tunnels.md). */
   static final int MAX_MESSAGE = 1024 * 1024;
-  /** Client bytes gathered into one write; at least 32 KiB before a flush keeps JSch fast. */
-  private static final int WRITE_BATCH = 256 * 1024;
 
   sealed interface Item {}
 
@@ -33,11 +29,9 @@ final class ClientMessages {
 
   private ClientMessages() {}
 
-  /** Items batched only while the engine is busy, so a lone keystroke is not held back. */
-  static Flow<Message, List<Item>, NotUsed> batches() {
-    return Flow.<Message>create()
-        .flatMapConcat(ClientMessages::items)
-        .batchWeighted(WRITE_BATCH, ClientMessages::weight, ClientMessages::batch, ClientMessages::add);
+  /** The client's messages as items, in order; {@link EngineWriter} batches them. */
+  static Flow<Message, Item, NotUsed> items() {
+    return Flow.<Message>create().flatMapConcat(ClientMessages::items);
   }
 
   /**
@@ -68,20 +62,5 @@ final class ClientMessages {
         .limitWeighted(MAX_MESSAGE, part -> (long) part.size())
         .map(part -> (Item) new Data(part))
         .recover(StreamLimitReachedException.class, TooLarge::new);
-  }
-
-  private static long weight(Item item) {
-    return item instanceof Data data ? data.bytes().size() : 1;
-  }
-
-  private static List<Item> batch(Item first) {
-    List<Item> items = new ArrayList<>();
-    items.add(first);
-    return items;
-  }
-
-  private static List<Item> add(List<Item> items, Item next) {
-    items.add(next);
-    return items;
   }
 }

@@ -93,9 +93,8 @@ final class TunnelBridge {
 
   Flow<Message, Message, NotUsed> flow() {
     Sink<Message, NotUsed> fromClient =
-        ClientMessages.batches()
-            .mapAsync(1, items -> CompletableFuture.runAsync(() -> toEngine(items), blocking))
-            .to(Sink.onComplete(done -> end(TunnelSocket.NORMAL, List.of(), true)));
+        ClientMessages.items()
+            .to(new EngineWriter(blocking, this::toEngine, () -> end(TunnelSocket.NORMAL, List.of(), true)).sink());
     Source<Message, NotUsed> toClient =
         Source.fromGraph(backlog.source())
             .viaMat(KillSwitches.single(), Keep.right())
