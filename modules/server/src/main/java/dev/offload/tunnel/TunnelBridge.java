@@ -167,7 +167,8 @@ final class TunnelBridge {
         }
       }
       if (unflushed) channel.flush();
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      // Ends the connection whatever failed: the writer task must not die with it unnoticed.
       end(TunnelSocket.INTERNAL_ERROR,
           List.of(error("internal", "the connection to the engine failed: " + e.getMessage())), true);
     }
