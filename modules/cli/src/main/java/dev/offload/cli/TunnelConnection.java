@@ -21,8 +21,13 @@ import java.util.function.Consumer;
  * the connection with one line for the user.
  */
 final class TunnelConnection implements WebSocket.Listener {
-  /** Below the protocol's 1 MiB frame limit, and large enough that framing costs little. */
-  private static final int CHUNK = 64 * 1024;
+  /**
+   * The largest frame sent: below the protocol's 1 MiB limit and as large as the node's own
+   * messages, so bulk uploads cost few frames (each is masked and parsed whole).
+   */
+  private static final int CHUNK = 256 * 1024;
+  /** Received bytes pass through one reused array on their way to the local socket. */
+  private static final int COPY = 64 * 1024;
 
   private static final String EOF = "{\"type\":\"eof\"}";
 
@@ -31,6 +36,8 @@ final class TunnelConnection implements WebSocket.Listener {
   private final String session;
   private final Consumer<String> problems;
   private final StringBuilder text = new StringBuilder();
+  /** Used by onBinary only, which the WebSocket calls one at a time (it asks for one message). */
+  private final byte[] received = new byte[COPY];
   private volatile WebSocket webSocket;
   private boolean localDone;
   private boolean remoteDone;
@@ -99,9 +106,15 @@ final class TunnelConnection implements WebSocket.Listener {
   public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
     try {
       OutputStream out = socket.getOutputStream();
-      byte[] bytes = new byte[data.remaining()];
-      data.get(bytes);
-      out.write(bytes);
+      if (data.hasArray()) {
+        out.write(data.array(), data.arrayOffset() + data.position(), data.remaining());
+      } else {
+        while (data.hasRemaining()) {
+          int n = Math.min(data.remaining(), received.length);
+          data.get(received, 0, n);
+          out.write(received, 0, n);
+        }
+      }
       ws.request(1);
     } catch (IOException e) {
       // The Docker client went away: nothing left to deliver to.

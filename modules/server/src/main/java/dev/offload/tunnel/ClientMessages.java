@@ -1,13 +1,13 @@
 package dev.offload.tunnel;
 
 import akka.NotUsed;
+import akka.http.javadsl.model.ws.BinaryMessage;
 import akka.http.javadsl.model.ws.Message;
+import akka.http.javadsl.model.ws.TextMessage;
 import akka.stream.StreamLimitReachedException;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * What a client's WebSocket messages mean for the engine, in order: bytes, control messages, or
@@ -18,8 +18,6 @@ final class ClientMessages {
 
   /** Largest WebSocket message accepted from a client (runners-and-tunnels.md). */
   static final int MAX_MESSAGE = 1024 * 1024;
-  /** Client bytes gathered into one write; at least 32 KiB before a flush keeps JSch fast. */
-  private static final int WRITE_BATCH = 256 * 1024;
 
   sealed interface Item {}
 
@@ -31,38 +29,38 @@ final class ClientMessages {
 
   private ClientMessages() {}
 
-  /** Items batched only while the engine is busy, so a lone keystroke is not held back. */
-  static Flow<Message, List<Item>, NotUsed> batches() {
-    return Flow.<Message>create()
-        .flatMapConcat(ClientMessages::items)
-        .batchWeighted(WRITE_BATCH, ClientMessages::weight, ClientMessages::batch, ClientMessages::add);
+  /** The client's messages as items, in order; {@link EngineWriter} batches them. */
+  static Flow<Message, Item, NotUsed> items() {
+    return Flow.<Message>create().flatMapConcat(ClientMessages::items);
   }
 
+  /**
+   * A strict message (the CLI sends only those) becomes its item directly: {@code flatMapConcat}
+   * takes a single-element source without materialising a substream for it. Only a streamed
+   * message is read as a stream.
+   */
   private static Source<Item, ?> items(Message message) {
-    Source<Item, ?> items =
-        message.isText()
-            ? message.asTextMessage().getStreamedText()
-                .limitWeighted(MAX_MESSAGE, text -> (long) text.length())
-                .fold("", String::concat)
-                .map(text -> (Item) new Control(ControlMessage.parse(text)))
-            : message.asBinaryMessage().getStreamedData()
-                .limitWeighted(MAX_MESSAGE, bytes -> (long) bytes.size())
-                .map(bytes -> (Item) new Data(bytes));
-    return items.recover(StreamLimitReachedException.class, TooLarge::new);
-  }
-
-  private static long weight(Item item) {
-    return item instanceof Data data ? data.bytes().size() : 1;
-  }
-
-  private static List<Item> batch(Item first) {
-    List<Item> items = new ArrayList<>();
-    items.add(first);
-    return items;
-  }
-
-  private static List<Item> add(List<Item> items, Item next) {
-    items.add(next);
-    return items;
+    if (message.isText()) {
+      TextMessage text = message.asTextMessage();
+      if (text.isStrict()) {
+        String whole = text.getStrictText();
+        return Source.single(whole.length() > MAX_MESSAGE
+            ? new TooLarge() : new Control(ControlMessage.parse(whole)));
+      }
+      return text.getStreamedText()
+          .limitWeighted(MAX_MESSAGE, part -> (long) part.length())
+          .fold("", String::concat)
+          .map(whole -> (Item) new Control(ControlMessage.parse(whole)))
+          .recover(StreamLimitReachedException.class, TooLarge::new);
+    }
+    BinaryMessage binary = message.asBinaryMessage();
+    if (binary.isStrict()) {
+      ByteString bytes = binary.getStrictData();
+      return Source.single(bytes.size() > MAX_MESSAGE ? new TooLarge() : new Data(bytes));
+    }
+    return binary.getStreamedData()
+        .limitWeighted(MAX_MESSAGE, part -> (long) part.size())
+        .map(part -> (Item) new Data(part))
+        .recover(StreamLimitReachedException.class, TooLarge::new);
   }
 }

@@ -1,5 +1,7 @@
 package dev.offload.tunnel;
 
+import akka.util.ByteIterator;
+import akka.util.ByteString;
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelDirectStreamLocal;
 import com.jcraft.jsch.ChannelDirectTCPIP;
@@ -28,6 +30,8 @@ final class EngineChannel {
 
   private final Channel channel;
   private final OutputStream toEngine;
+  /** Only the one writer of this channel uses it (client bytes are written one batch at a time). */
+  private final byte[] scratch = new byte[PACKET];
 
   private EngineChannel(Channel channel, OutputStream toEngine) {
     this.channel = channel;
@@ -81,9 +85,25 @@ final class EngineChannel {
     method.invoke(channel, value);
   }
 
-  /** Writes without flushing: JSch sends a packet when its buffer is full or on {@link #flush}. */
-  void write(byte[] bytes) throws IOException {
-    toEngine.write(bytes);
+  /**
+   * Writes without flushing: JSch sends a packet when its buffer is full or on {@link #flush}.
+   * JSch copies what it is given into its packet, so the bytes go through one reused array (or
+   * straight from the message's own array) rather than a new array per message.
+   */
+  void write(ByteString bytes) throws IOException {
+    int size = bytes.size();
+    if (size == 0) return;
+    if (bytes instanceof ByteString.ByteString1C) {
+      toEngine.write(bytes.toArrayUnsafe()); // the whole array, not copied
+      return;
+    }
+    ByteIterator from = bytes.iterator();
+    for (int left = size; left > 0; ) {
+      int n = Math.min(left, scratch.length);
+      from.getBytes(scratch, 0, n);
+      toEngine.write(scratch, 0, n);
+      left -= n;
+    }
   }
 
   void flush() throws IOException {

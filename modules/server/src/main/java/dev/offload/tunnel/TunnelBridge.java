@@ -2,25 +2,18 @@ package dev.offload.tunnel;
 
 import akka.NotUsed;
 import akka.stream.KillSwitches;
-import akka.stream.OverflowStrategy;
-import akka.stream.QueueOfferResult;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
-import akka.stream.javadsl.SourceQueueWithComplete;
-import akka.http.javadsl.model.ws.BinaryMessage;
 import akka.http.javadsl.model.ws.Message;
 import akka.http.javadsl.model.ws.TextMessage;
-import akka.util.ByteString;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,22 +28,20 @@ import java.util.function.Consumer;
  */
 final class TunnelBridge {
 
-  /** Engine chunks queued for a client that is not reading; the SSH reader blocks beyond this. */
-  static final int QUEUED_CHUNKS = 8;
   /**
-   * The most engine bytes one connection holds on this node, whatever its client does: the queue
-   * and one chunk each on its way into and out of it. The queue lives in the socket's own stream,
-   * so no stream boundary adds a read-ahead buffer of its own.
+   * The most engine bytes one connection holds on this node, whatever its client does: the
+   * backlog and the one packet the SSH reader waits to add. The backlog is the socket's own
+   * source, so no stream boundary adds a read-ahead buffer of its own.
    */
-  static final long MAX_BUFFERED = (long) (QUEUED_CHUNKS + 2) * EngineChannel.PACKET;
+  static final long MAX_BUFFERED = (long) EngineBacklog.CAPACITY + EngineChannel.PACKET;
 
   private final String sessionId;
   private final String connectionId;
   private final Executor blocking;
   private final Consumer<TunnelBridge> onEnded;
   private final TunnelSocket.Closing closing = new TunnelSocket.Closing();
-  /** Exist once akka-http runs the socket's streams; the engine waits for them until then. */
-  private final CompletableFuture<SourceQueueWithComplete<Message>> engineQueue = new CompletableFuture<>();
+  private final EngineBacklog backlog = new EngineBacklog(this::delivered);
+  /** Exists once akka-http runs the socket's streams. */
   private final CompletableFuture<UniqueKillSwitch> engineSwitch = new CompletableFuture<>();
   private final CompletableFuture<List<Message>> lastMessages = new CompletableFuture<>();
   private final AtomicBoolean ending = new AtomicBoolean();
@@ -102,18 +93,15 @@ final class TunnelBridge {
 
   Flow<Message, Message, NotUsed> flow() {
     Sink<Message, NotUsed> fromClient =
-        ClientMessages.batches()
-            .mapAsync(1, items -> CompletableFuture.runAsync(() -> toEngine(items), blocking))
-            .to(Sink.onComplete(done -> end(TunnelSocket.NORMAL, List.of(), true)));
+        ClientMessages.items()
+            .to(new EngineWriter(blocking, this::toEngine, () -> end(TunnelSocket.NORMAL, List.of(), true)).sink());
     Source<Message, NotUsed> toClient =
-        Source.<Message>queue(QUEUED_CHUNKS, OverflowStrategy.backpressure(), 2)
-            .mapMaterializedValue(queue -> engineQueue.complete(queue))
+        Source.fromGraph(backlog.source())
             .viaMat(KillSwitches.single(), Keep.right())
             .mapMaterializedValue(killSwitch -> {
               engineSwitch.complete(killSwitch);
               return NotUsed.getInstance();
             })
-            .map(this::delivered)
             .concat(Source.completionStage(lastMessages).mapConcat(last -> last))
             .watchTermination((mat, done) -> {
               claimed = true;
@@ -153,7 +141,7 @@ final class TunnelBridge {
             failProtocol("bytes after eof; open a new connection instead");
             return;
           }
-          channel.write(data.bytes().toArray());
+          channel.write(data.bytes());
           unflushed = true;
           TunnelMetrics.BYTES.labelValues("in").inc(data.bytes().size());
           unreportedBytes.addAndGet(data.bytes().size());
@@ -179,7 +167,8 @@ final class TunnelBridge {
         }
       }
       if (unflushed) channel.flush();
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      // Ends the connection whatever failed: the writer task must not die with it unnoticed.
       end(TunnelSocket.INTERNAL_ERROR,
           List.of(error("internal", "the connection to the engine failed: " + e.getMessage())), true);
     }
@@ -191,18 +180,15 @@ final class TunnelBridge {
 
   // ---- engine to client ----
 
-  private Message delivered(Message message) {
-    if (!message.isText()) {
-      int size = message.asBinaryMessage().getStrictData().size();
-      buffered.addAndGet(-size);
-      TunnelMetrics.BYTES.labelValues("out").inc(size);
-      unreportedBytes.addAndGet(size);
-    }
-    return message;
+  private void delivered(long size) {
+    buffered.addAndGet(-size);
+    TunnelMetrics.BYTES.labelValues("out").inc(size);
+    unreportedBytes.addAndGet(size);
   }
 
   /**
-   * Called by JSch's reader thread; blocking it is how a slow client slows the engine. JSch reads
+   * Called by JSch's reader thread; blocking it while the backlog is full is how a slow client
+   * slows the engine. JSch reads
    * every channel of an SSH connection on that one thread and grants window without asking the
    * reader, so until tunnels get connections of their own, a client that stops reading also holds
    * up the other tunnels to the same runner until it reads again.
@@ -217,36 +203,24 @@ final class TunnelBridge {
     public void write(byte[] bytes, int offset, int length) throws IOException {
       if (length == 0) return;
       buffered.addAndGet(length);
-      if (!offer(BinaryMessage.create(ByteString.fromArray(bytes, offset, length)))) {
+      try {
+        backlog.add(bytes, offset, length);
+      } catch (IOException e) {
         buffered.addAndGet(-length);
-        throw new IOException("the tunnel connection is closed");
+        throw e;
       }
     }
 
     /**
      * JSch closes the sink on the engine's EOF, again when the channel closes, and also when the
-     * channel fails to open, before the socket's streams exist: so the eof is queued without
-     * waiting for them, behind the bytes already queued, and never blocks the caller.
+     * channel fails to open, before the socket's streams exist: so the eof goes behind the bytes
+     * already waiting, without waiting for the streams, and never blocks the caller.
      */
     @Override
     public void close() {
       if (!engineEof.compareAndSet(false, true)) return;
-      engineQueue.thenAccept(queue -> queue.offer(TextMessage.create(ControlMessage.eof()))
-          .thenAccept(result -> {
-            if (result == QueueOfferResult.enqueued()) queue.complete();
-          }));
+      backlog.finish();
       if (clientEof) end(TunnelSocket.NORMAL, List.of(), false);
-    }
-
-    private boolean offer(Message message) throws IOException {
-      try {
-        return engineQueue.get().offer(message).toCompletableFuture().get() == QueueOfferResult.enqueued();
-      } catch (ExecutionException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while the client was slow");
-      }
     }
   }
 
@@ -267,7 +241,7 @@ final class TunnelBridge {
   private void cleanUp() {
     if (!cleanedUp.compareAndSet(false, true)) return;
     end(TunnelSocket.NORMAL, List.of(), true);
-    engineQueue.completeExceptionally(new IllegalStateException("the tunnel never started"));
+    backlog.close();
     EngineChannel open = channel;
     if (open != null) blocking.execute(open::disconnect);
     onEnded.accept(this);

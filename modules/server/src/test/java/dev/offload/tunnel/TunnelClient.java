@@ -88,6 +88,23 @@ public final class TunnelClient implements WebSocket.Listener {
     return socket.sendBinary(ByteBuffer.wrap(bytes, offset, length), true);
   }
 
+  /** One message in several frames, which the server reads as a streamed message. */
+  void sendInFragments(byte[] bytes, int fragments) {
+    int size = (bytes.length + fragments - 1) / fragments;
+    for (int offset = 0; offset < bytes.length; offset += size) {
+      int length = Math.min(size, bytes.length - offset);
+      socket.sendBinary(ByteBuffer.wrap(bytes, offset, length), offset + length == bytes.length).join();
+    }
+  }
+
+  void sendTextInFragments(String text, int fragments) {
+    int size = (text.length() + fragments - 1) / fragments;
+    for (int offset = 0; offset < text.length(); offset += size) {
+      int end = Math.min(text.length(), offset + size);
+      socket.sendText(text.substring(offset, end), end == text.length()).join();
+    }
+  }
+
   void sendText(String text) {
     socket.sendText(text, true).join();
   }

@@ -94,6 +94,41 @@ class TunnelTest {
     assertEquals("payload_too_large", error.path("code").asText());
   }
 
+  /** The CLI sends whole messages; other clients may fragment them, and those are read as streams. */
+  @Test
+  void aMessageSentInFragmentsArrivesWhole() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
+    byte[] data = new byte[300 * 1024];
+    new Random(5).nextBytes(data);
+
+    client.send("first".getBytes(StandardCharsets.US_ASCII));
+    client.sendInFragments(data, 7);
+    client.send("last".getBytes(StandardCharsets.US_ASCII));
+    client.sendTextInFragments(EOF, 3);
+
+    assertEquals(1000, client.closeCode.get(30, TimeUnit.SECONDS));
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    expected.writeBytes("first".getBytes(StandardCharsets.US_ASCII));
+    expected.writeBytes(data);
+    expected.writeBytes("last".getBytes(StandardCharsets.US_ASCII));
+    expected.writeBytes(TestEngine.ANSWER);
+    assertArrayEquals(expected.toByteArray(), client.bytes());
+    assertEquals(List.of(EOF), client.texts());
+  }
+
+  @Test
+  void aFragmentedMessageOverOneMebibyteIsRefused() throws Exception {
+    String token = Tunnels.member(api);
+    String session = Tunnels.activeSession(api, token, 300);
+    TunnelClient client = TunnelClient.connect(server.server().url(), session, token, true);
+    client.sendInFragments(new byte[ClientMessages.MAX_MESSAGE + 1], 4);
+    assertEquals(1009, client.closeCode.get(30, TimeUnit.SECONDS));
+    JsonNode error = JSON.readTree(client.texts().get(client.texts().size() - 1));
+    assertEquals("payload_too_large", error.path("code").asText());
+  }
+
   @Test
   void bytesAfterTheClientsEofAreAProtocolError() throws Exception {
     String token = Tunnels.member(api);
@@ -205,7 +240,7 @@ class TunnelTest {
       long now = TunnelMetrics.buffered();
       most[0] = Math.max(most[0], now);
       return now;
-    }, now -> now >= TunnelBridge.QUEUED_CHUNKS * 16 * 1024L, "engine bytes to back up to the server");
+    }, now -> now >= EngineBacklog.CAPACITY / 2, "engine bytes to back up to the server");
     assertTrue(most[0] <= TunnelBridge.MAX_BUFFERED, "held " + most[0] + " bytes");
     assertTrue(client.received() < data.length, "the client has not read everything yet");
 
