@@ -72,6 +72,8 @@ public final class ScaleBenchmark {
   private final List<String> userTokens = new ArrayList<>();
   /** Live session id → its user's token. */
   private final Map<String, String> live = new ConcurrentHashMap<>();
+  /** Creations answered 503 and tried again, over the whole ramp. */
+  private final AtomicLong retried = new AtomicLong();
 
   private ScaleBenchmark(Map<String, String> options) {
     this.options = options;
@@ -115,7 +117,7 @@ public final class ScaleBenchmark {
         + config.root().render(ConfigRenderOptions.concise().setFormatted(true).setJson(false)));
   }
 
-  record Step(int target, int live, String stopped, double createdPerSecond, double heapMb, long threads, double rssMb,
+  record Step(int target, int live, String stopped, double createdPerSecond, long retried, double heapMb, long threads, double rssMb,
       double getP50, double getP99, double getMax, long getErrors, double listP99, long listErrors) {}
 
   private void run() throws Exception {
@@ -141,7 +143,7 @@ public final class ScaleBenchmark {
       double perSecond = (live.size() - before) / ((System.nanoTime() - started) / 1e9);
       if (!alive()) {
         stopped = (stopped == null ? "" : stopped + "; ") + "the node's process is gone";
-        curve.add(new Step(target, live.size(), stopped, perSecond, Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN,
+        curve.add(new Step(target, live.size(), stopped, perSecond, retried.get(), Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN,
             Double.NaN, 0, Double.NaN, 0));
         log("step %d: %s", target, stopped);
         break;
@@ -165,7 +167,6 @@ public final class ScaleBenchmark {
     while (userTokens.size() * PER_USER < target) addUser();
     AtomicReference<String> failure = new AtomicReference<>();
     AtomicLong next = new AtomicLong(live.size());
-    AtomicLong failures = new AtomicLong();
     ExecutorService creators = Executors.newFixedThreadPool(parallel);
     List<Future<?>> work = new ArrayList<>();
     for (int i = 0; i < parallel; i++) {
@@ -176,12 +177,28 @@ public final class ScaleBenchmark {
             break;
           }
           String token = userTokens.get((int) (n / PER_USER));
-          try {
-            live.put(node.startSession(token, "{\"idleTimeoutSeconds\":3600}"), token);
-          } catch (Exception e) {
-            // One failure may be a timeout under load; a second one ends the curve.
-            if (failures.incrementAndGet() > 1) failure.compareAndSet(null, e.getClass().getSimpleName() + ": " + e.getMessage());
-            else log("  creating session %d failed, once: %s", n, e.getMessage());
+          for (int attempt = 1; ; attempt++) {
+            try {
+              live.put(node.startSession(token, "{\"idleTimeoutSeconds\":3600}"), token);
+              break;
+            } catch (Exception e) {
+              // A 503 asks the client to retry in a few seconds, as the CLI would; three in a row,
+              // or any other failure, end the curve.
+              String message = e.getClass().getSimpleName() + ": " + e.getMessage();
+              if (attempt < 3 && String.valueOf(e.getMessage()).contains(" answered 503")) {
+                retried.incrementAndGet();
+                log("  creating session %d answered 503 (attempt %d), retrying in 2 s: %s", n, attempt, e.getMessage());
+                try {
+                  Thread.sleep(2000);
+                } catch (InterruptedException interrupted) {
+                  Thread.currentThread().interrupt();
+                  return null;
+                }
+                continue;
+              }
+              failure.compareAndSet(null, "session " + n + ", attempt " + attempt + ": " + message);
+              break;
+            }
           }
         }
         return null;
@@ -224,7 +241,7 @@ public final class ScaleBenchmark {
     Map<String, String> status = procStatus();
     long threads = Long.parseLong(status.getOrDefault("Threads", "0").trim());
     double rss = Long.parseLong(status.getOrDefault("VmRSS", "0 kB").trim().split("\\s+")[0]) / 1024.0;
-    return new Step(target, (int) list[2], stopped, perSecond, heap, threads, rss, get[0], get[1], get[2], (long) get[3],
+    return new Step(target, (int) list[2], stopped, perSecond, retried.get(), heap, threads, rss, get[0], get[1], get[2], (long) get[3],
         list[0], (long) list[1]);
   }
 
@@ -330,17 +347,17 @@ public final class ScaleBenchmark {
 
   private void write(List<Step> curve, int getRate, int getSeconds) throws IOException {
     StringBuilder table = new StringBuilder()
-        .append("| live sessions (step) | live, counted | created /s | heap MB after GC | threads | RSS MB | GET p50 ms | GET p99 ms | GET max ms | GET errors | list p99 ms | stopped by |\n")
-        .append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    StringBuilder csv = new StringBuilder("step,live,created_per_s,heap_mb,threads,rss_mb,get_p50_ms,get_p99_ms,get_max_ms,get_errors,list_p99_ms,list_errors,stopped\n");
+        .append("| live sessions (step) | live, counted | created /s | 503s retried, so far | heap MB after GC | threads | RSS MB | GET p50 ms | GET p99 ms | GET max ms | GET errors | list p99 ms | stopped by |\n")
+        .append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    StringBuilder csv = new StringBuilder("step,live,created_per_s,retried_503,heap_mb,threads,rss_mb,get_p50_ms,get_p99_ms,get_max_ms,get_errors,list_p99_ms,list_errors,stopped\n");
     Step best = null;
     for (Step s : curve) {
-      table.append(String.format("| %,d | %,d | %s | %s | %d | %s | %s | %s | %s | %d | %s | %s |%n", s.target(), s.live(),
-          s.target() == 0 ? "—" : String.format("%.1f", s.createdPerSecond()), f(s.heapMb(), 0), s.threads(), f(s.rssMb(), 0),
+      table.append(String.format("| %,d | %,d | %s | %d | %s | %d | %s | %s | %s | %s | %d | %s | %s |%n", s.target(), s.live(),
+          s.target() == 0 ? "—" : String.format("%.1f", s.createdPerSecond()), s.retried(), f(s.heapMb(), 0), s.threads(), f(s.rssMb(), 0),
           f(s.getP50(), 1), f(s.getP99(), 1), f(s.getMax(), 1), s.getErrors(), f(s.listP99(), 1),
           s.stopped() == null ? "" : s.stopped().replace('|', '/').replace('\n', ' ')));
-      csv.append(String.format("%d,%d,%.2f,%.1f,%d,%.1f,%.2f,%.2f,%.2f,%d,%.2f,%d,\"%s\"%n", s.target(), s.live(), s.createdPerSecond(),
-          s.heapMb(), s.threads(), s.rssMb(), s.getP50(), s.getP99(), s.getMax(), s.getErrors(), s.listP99(), s.listErrors(),
+      csv.append(String.format("%d,%d,%.2f,%d,%.1f,%d,%.1f,%.2f,%.2f,%.2f,%d,%.2f,%d,\"%s\"%n", s.target(), s.live(), s.createdPerSecond(),
+          s.retried(), s.heapMb(), s.threads(), s.rssMb(), s.getP50(), s.getP99(), s.getMax(), s.getErrors(), s.listP99(), s.listErrors(),
           s.stopped() == null ? "" : s.stopped().replace('"', '\'')));
       if (s.live() > 0 && s.getP99() <= 50 && s.getErrors() == 0 && (best == null || s.live() > best.live())) best = s;
     }
