@@ -66,11 +66,32 @@ final class NodeClient {
   String startSession(String token, String body) throws IOException, InterruptedException {
     JsonNode session = send(token, "POST", "/v1/sessions", body);
     String id = session.path("id").asText();
-    if (session.path("state").asText().equals("provisioning")) session = firstStateAfterProvisioning(token, id);
+    if (session.path("state").asText().equals("provisioning")) {
+      try {
+        session = firstStateAfterProvisioning(token, id);
+      } catch (IllegalStateException e) {
+        // The session exists: a stream the node could not open in time is followed by polling it.
+        session = pollWhileProvisioning(token, id);
+      }
+    }
     if (session.path("state").asText().equals("terminated")) {
       throw new IllegalStateException("session " + id + " ended while provisioning: " + session.path("terminationReason").asText());
     }
     return id;
+  }
+
+  private JsonNode pollWhileProvisioning(String token, String id) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + REQUEST_TIMEOUT.toNanos();
+    while (true) {
+      try {
+        JsonNode session = send(token, "GET", "/v1/sessions/" + id, null);
+        if (!session.path("state").asText().equals("provisioning")) return session;
+      } catch (IllegalStateException e) {
+        if (System.nanoTime() > deadline) throw e;
+      }
+      if (System.nanoTime() > deadline) throw new IllegalStateException("session " + id + " still provisioning after " + REQUEST_TIMEOUT.toSeconds() + " s");
+      Thread.sleep(200);
+    }
   }
 
   private JsonNode firstStateAfterProvisioning(String token, String id) throws IOException, InterruptedException {
