@@ -121,6 +121,21 @@ final class NodeClient {
     throw new IllegalStateException("only " + warm + " of " + size + " runners warm after " + timeout.toSeconds() + " s");
   }
 
+  interface Benchmark {
+    void run() throws Exception;
+  }
+
+  /** Exits with the outcome: the HTTP clients' threads would otherwise keep a failed run's JVM alive. */
+  static void exitWhenDone(Benchmark benchmark) {
+    try {
+      benchmark.run();
+    } catch (Throwable e) {
+      e.printStackTrace();
+      System.exit(1);
+    }
+    System.exit(0);
+  }
+
   static Map<String, String> options(String[] args) {
     Map<String, String> options = new TreeMap<>();
     for (int i = 0; i + 1 < args.length; i += 2) {

@@ -90,8 +90,7 @@ public final class ScaleBenchmark {
       return;
     }
     if (args.length == 0 || !args[0].equals("run")) throw new IllegalArgumentException("ScaleBenchmark run|static-config --name value...");
-    new ScaleBenchmark(NodeClient.options(java.util.Arrays.copyOfRange(args, 1, args.length))).run();
-    System.exit(0);
+    NodeClient.exitWhenDone(() -> new ScaleBenchmark(NodeClient.options(java.util.Arrays.copyOfRange(args, 1, args.length))).run());
   }
 
   /** N static runners, runner i on SSH server i mod K (each entry keeps its server's pinned host key). */
@@ -411,7 +410,7 @@ public final class ScaleBenchmark {
     g.setColor(Color.BLACK);
     g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
     g.drawString("P5: one node against live sessions", left, 28);
-    double maxX = Math.max(1, curve.stream().mapToDouble(Step::live).max().orElse(1));
+    double maxX = niceCeiling(Math.max(1, curve.stream().mapToDouble(Step::live).max().orElse(1)));
     for (int p = 0; p < titles.size(); p++) {
       int y0 = top + p * (panelHeight + gap);
       int plotWidth = width - left - right, plotBottom = y0 + panelHeight;

@@ -56,8 +56,7 @@ public final class StartBenchmark {
   }
 
   public static void main(String[] args) throws Exception {
-    new StartBenchmark(NodeClient.options(args)).run();
-    System.exit(0);
+    NodeClient.exitWhenDone(() -> new StartBenchmark(NodeClient.options(args)).run());
   }
 
   record Timed(double activeMillis, double exitMillis) {}
