@@ -8,17 +8,28 @@
 #   P7  1-byte round-trip latency added by Offload ÷ latency added by `ssh -L`
 #   P8  events the billing audit replays per second ÷ rows per second of a plain JDBC scan
 #       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
+#   P3  `bin/offload start --detach` → the session reported active, warm pool: wall time seen by
+#       the client, next to `bin/offload --version` (its start-up) and POST → active (the server's
+#       part), BENCH_P3_STARTS (30) starts per round, against the same node as P1/P2/P4/P10
+#   P5  scale curve of one node: live sessions at BENCH_SCALE_STEPS (1000,2000,5000,10000): heap
+#       used after GC, threads, GET p99 at BENCH_SCALE_GET_RATE (200 req/s); a node of its own with
+#       static runners over a few SSH servers of bin/offload-runner-host
 #
 #   gatling  the Gatling session-lifecycle simulation (load-tests/gatling) against the same node,
 #            then against a 3-node local cluster (deploy/local/cluster.sh), side by side
 #
-#   load-tests/run.sh [p1|p2|p4|p6|p7|p8|p10|gatling|all]...     (default: all)
+#   load-tests/run.sh [p1|p2|p3|p4|p5|p6|p7|p8|p10|gatling|all]...     (default: all)
 #
 # P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
 # embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
 # BENCH_GET_RATE (2000), BENCH_GATLING_USERS (50), BENCH_GATLING_SECONDS (60), BENCH_GATLING_CLUSTER
 # (1; 0 skips the 3-node run), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
 # plain-insert baseline of P1 after each round). BENCH_RESULTS replaces the results directory.
+# P5: BENCH_SCALE_STEPS, BENCH_SCALE_GET_RATE (200), BENCH_SCALE_GET_SECONDS (15, after
+# BENCH_SCALE_GET_WARMUP, 5, not counted),
+# BENCH_SCALE_SETTLE (10 s), BENCH_SCALE_PARALLEL (16 creations at a time), BENCH_SCALE_WARM (100
+# runners kept warm above the live ones), BENCH_SCALE_SSH_SERVERS (4), BENCH_SCALE_HEALTH_INTERVAL (60s),
+# BENCH_SCALE_MAX_SECONDS (1800: the ramp stops there and the curve ends at the last step reached).
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -38,18 +49,20 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home="$(cd "$here/.." && pwd)"
 
-p6=false; p7=false; p8=false; gatling=false; api_targets=""
+p3=false; p5=false; p6=false; p7=false; p8=false; gatling=false; api_targets=""
 [ $# -eq 0 ] && set -- all
 for target in "$@"; do
   case "$target" in
     p1|p2|p4|p10) api_targets="${api_targets:+$api_targets,}$target" ;;
+    p3) p3=true ;;
+    p5) p5=true ;;
     p6) p6=true ;;
     p7) p7=true ;;
     p8) p8=true ;;
     gatling) gatling=true ;;
-    all) p6=true; p7=true; p8=true; gatling=true; api_targets="p1,p2,p4,p10" ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown target '$target': use p1, p2, p4, p6, p7, p8, p10, gatling or all" >&2; exit 2 ;;
+    all) p3=true; p5=true; p6=true; p7=true; p8=true; gatling=true; api_targets="p1,p2,p4,p10" ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "unknown target '$target': use p1, p2, p3, p4, p5, p6, p7, p8, p10, gatling or all" >&2; exit 2 ;;
   esac
 done
 targets=""
@@ -97,6 +110,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")"
 chmod 700 "$tmp"
 
 bench_pid=""; server_pid=""; sshd_pid=""; ssh_pid=""; api_server_pid=""; cluster_started=false
+scale_server_pid=""; runner_host_pid=""
 cli() {
   env XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" DOCKER_CONFIG="$tmp/docker" \
     ${BENCH_CLI_JAVA_OPTS:+"JDK_JAVA_OPTIONS=$BENCH_CLI_JAVA_OPTS"} "$home/bin/offload" "$@"
@@ -128,6 +142,8 @@ cleanup() {
   stop_pid "$sshd_pid" 5
   stop_pid "$server_pid" 30
   stop_pid "$api_server_pid" 30
+  stop_pid "$scale_server_pid" 30
+  stop_pid "$runner_host_pid" 30
   $cluster_started && OFFLOAD_LOCAL_CLUSTER_DIR="$tmp/cluster" "$home/deploy/local/cluster.sh" stop >/dev/null 2>&1
   rm -rf "$tmp"
   [ $status -ne 0 ] && echo "failed (exit $status); logs in $results" >&2
@@ -156,7 +172,7 @@ wait_for() { # description, seconds, pid that must stay alive (or -), command...
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- P1, P2, P4, P10 and Gatling: a node with a warm pool of local runners ----
-if [ -n "$api_targets" ] || $gatling; then
+if [ -n "$api_targets" ] || $gatling || $p3; then
   pool="${BENCH_POOL:-200}"
   ports=($(bench free-ports 3))
   api_dir="$tmp/api"; mkdir -p "$api_dir"
@@ -184,6 +200,14 @@ if [ -n "$api_targets" ]; then
     --warmup "${BENCH_WARMUP_SECONDS:-10}" --get-rate "${BENCH_GET_RATE:-2000}" --pool "$pool" \
     --insert-seconds "${BENCH_INSERT_SECONDS:-10}" \
     2> >(tee "$results/api.log" >&2)
+  echo >&2
+fi
+if $p3; then
+  echo "P3: bin/offload start --detach, ${BENCH_P3_STARTS:-30} starts per round, against the warm pool of $pool..." >&2
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    dev.offload.loadtests.StartBenchmark --url "$node" --operator-token "$operator_token" \
+    --offload "$home/bin/offload" --work "$tmp/p3" --out "$results" --pool "$pool" \
+    --rounds "${BENCH_ROUNDS:-3}" --starts "${BENCH_P3_STARTS:-30}" 2> >(tee "$results/p3.log" >&2)
   echo >&2
 fi
 if $gatling; then
@@ -231,6 +255,54 @@ if $gatling; then
   cat "$results/gatling.md"
 fi
 if [ -n "$api_server_pid" ]; then stop_pid "$api_server_pid" 30; api_server_pid=""; fi
+
+# ---- P5: a node of its own with as many static runners as the largest step ----
+# Each runner is a `static` entry pointing at one of a few SSH servers (the local provider's MINA
+# SSHD, in bin/offload-runner-host's JVM, as VMs would be): one SSH server per runner would measure
+# the runners, not the node. Their `docker` exits 1 at once (no engine: container tracking backs
+# off to a retry every 30 s per session); health and wipe are `true`.
+if $p5; then
+  steps="${BENCH_SCALE_STEPS:-1000,2000,5000,10000}"
+  largest="$(tr ',' '\n' <<<"$steps" | sort -n | tail -1)"
+  warm="${BENCH_SCALE_WARM:-100}"
+  runners=$((largest + warm))
+  scale_dir="$tmp/scale"; mkdir -p "$scale_dir/runner-host/runners/bin"
+  printf '#!/bin/sh\n# No Docker Engine on these runners.\nexit 1\n' >"$scale_dir/runner-host/runners/bin/docker"
+  chmod 755 "$scale_dir/runner-host/runners/bin/docker"
+  echo "P5: $runners static runners over ${BENCH_SCALE_SSH_SERVERS:-4} SSH servers (bin/offload-runner-host)" >&2
+  "$home/bin/offload-runner-host" --dir "$scale_dir/runner-host" --runners "${BENCH_SCALE_SSH_SERVERS:-4}" --min-warm 1 \
+    >"$results/p5-runner-host.log" 2>&1 &
+  runner_host_pid=$!
+  wait_for "the runner host (see $results/p5-runner-host.log)" 120 "$runner_host_pid" test -s "$scale_dir/runner-host/runners.conf"
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    dev.offload.loadtests.ScaleBenchmark static-config --from "$scale_dir/runner-host/runners.conf" \
+    --runners "$runners" --min-warm "$warm" --to "$scale_dir/runners.conf"
+  ports=($(bench free-ports 3))
+  scale_node="http://127.0.0.1:${ports[0]}"
+  operator_token="bench-operator-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  cat >"$scale_dir/node.conf" <<CONF
+include file("$home/conf/application.conf")
+include file("$scale_dir/runners.conf")
+CONF
+  echo "P5: starting bin/offload-server on $scale_node ($warm of $runners runners kept warm)" >&2
+  OFFLOAD_DATA_DIR="$scale_dir/data" OFFLOAD_HTTP_PORT="${ports[0]}" OFFLOAD_HTTP_INTERFACE=127.0.0.1 \
+    OFFLOAD_CLUSTER_HOST=127.0.0.1 OFFLOAD_CLUSTER_PORT="${ports[1]}" OFFLOAD_DB_EMBEDDED_PORT="${ports[2]}" \
+    OFFLOAD_OPERATOR_TOKEN="$operator_token" OFFLOAD_CONFIG="$scale_dir/node.conf" \
+    JAVA_OPTS="-Doffload.runners.health-command=true -Doffload.runners.wipe-command=true -Doffload.runners.health-interval=${BENCH_SCALE_HEALTH_INTERVAL:-60s} ${BENCH_SERVER_JAVA_OPTS:-}" \
+    "$home/bin/offload-server" >"$results/p5-server.log" 2>&1 &
+  scale_server_pid=$!
+  wait_for "the node to be ready (see $results/p5-server.log)" 180 "$scale_server_pid" curl -sf "$scale_node/health/ready"
+  echo "P5: ramping live sessions through $steps..." >&2
+  java -Djava.awt.headless=true -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    dev.offload.loadtests.ScaleBenchmark run --url "$scale_node" --operator-token "$operator_token" \
+    --node-pid "$scale_server_pid" --out "$results" --steps "$steps" --warm "$warm" \
+    --get-rate "${BENCH_SCALE_GET_RATE:-200}" --get-seconds "${BENCH_SCALE_GET_SECONDS:-15}" --get-warmup "${BENCH_SCALE_GET_WARMUP:-5}" \
+    --settle "${BENCH_SCALE_SETTLE:-10}" --parallel "${BENCH_SCALE_PARALLEL:-16}" \
+    --max-seconds "${BENCH_SCALE_MAX_SECONDS:-1800}" 2> >(tee "$results/p5.log" >&2)
+  stop_pid "$scale_server_pid" 30; scale_server_pid=""
+  stop_pid "$runner_host_pid" 30; runner_host_pid=""
+  echo >&2
+fi
 [ -z "$targets" ] && exit 0
 
 # ---- the benchmark JVM and its echo server (java itself in the background, so $! is its pid) ----

@@ -50,6 +50,24 @@ class HarnessSmokeIT {
   }
 
   @Test
+  void startAndScaleTargetsProduceFigures(@TempDir Path results) throws Exception {
+    run(results, Map.of("BENCH_POOL", "2", "BENCH_P3_STARTS", "2",
+        "BENCH_SCALE_STEPS", "5,10", "BENCH_SCALE_WARM", "2", "BENCH_SCALE_SSH_SERVERS", "2",
+        "BENCH_SCALE_GET_RATE", "50", "BENCH_SCALE_GET_SECONDS", "2", "BENCH_SCALE_GET_WARMUP", "1",
+        "BENCH_SCALE_SETTLE", "1"),
+        "p3", "p5");
+    assertFigures(Files.readString(results.resolve("p3.md")), "P3", "P3 client start-up", "P3 server");
+    String curve = Files.readString(results.resolve("p5.md"));
+    assertFigures(curve, "P5");
+    // A row per step, the ramp's two included, each with the heap and the thread count measured.
+    for (String step : List.of("0", "5", "10")) {
+      String[] cells = row(curve, step).split("\\|");
+      assertTrue(FIGURE.matcher(cells[5]).find() && FIGURE.matcher(cells[6]).find(), "step " + step + " lacks figures: " + row(curve, step));
+    }
+    assertTrue(Files.size(results.resolve("p5.png")) > 0, "no plot");
+  }
+
+  @Test
   void tunnelTargetsProduceFigures(@TempDir Path results) throws Exception {
     boolean openSsh = List.of("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen").stream()
         .allMatch(path -> Files.isExecutable(Path.of(path)));

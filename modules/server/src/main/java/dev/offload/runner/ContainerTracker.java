@@ -112,7 +112,7 @@ final class ContainerTracker extends AbstractBehavior<ContainerTracker.Command> 
 
   private Behavior<Command> connect() {
     ActorRef<Command> self = getContext().getSelf();
-    CompletableFuture.runAsync(() -> follow(self), fleet.blocking())
+    CompletableFuture.runAsync(() -> follow(self), fleet.tracking())
         .whenComplete((done, failure) -> self.tell(new Ended(failure == null ? "the event stream ended"
             : failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage())));
     return this;

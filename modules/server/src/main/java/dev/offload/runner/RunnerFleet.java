@@ -15,7 +15,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the pool works with on this node: the configured providers, the SSH connections and
@@ -26,12 +29,23 @@ public final class RunnerFleet implements AutoCloseable {
 
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
   private static final int POOL_ATTEMPTS = 4;
+  private static final AtomicInteger TRACKING_THREADS = new AtomicInteger();
 
   private final FleetSettings settings;
   private final Map<String, RunnerProvider> providers;
   private final SshConnections ssh;
   private final RunnerCommands commands;
   private final Executor blocking;
+  /**
+   * Container tracking's own threads: a leased runner's {@code docker events} read blocks for the
+   * whole session, so on the shared blocking dispatcher (32 threads) a few dozen live sessions
+   * would hold every thread and starve the JDBC and SSH calls behind the API.
+   */
+  private final ExecutorService tracking = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "offload-container-tracking-" + TRACKING_THREADS.incrementAndGet());
+    thread.setDaemon(true);
+    return thread;
+  });
   private final Map<String, RunnerInfo> known = new ConcurrentHashMap<>();
   private final AutoCloseable onClose;
 
@@ -97,6 +111,11 @@ public final class RunnerFleet implements AutoCloseable {
       super(cause.getMessage(), cause);
       this.runner = runner;
     }
+  }
+
+  /** Where container trackers block on their runner's event stream, one thread each while it lasts. */
+  Executor tracking() {
+    return tracking;
   }
 
   /**
@@ -211,6 +230,7 @@ public final class RunnerFleet implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
+    tracking.shutdownNow();
     onClose.close();
   }
 }
