@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks of quality.md, on loopback only, each against its baseline in the same run:
-#   P1  journal rows written per second under the P2 load ÷ one-row inserts/s of a plain JDBC loop
+#   P1  session lifecycle events the product's journal persists per second, BENCH_JOURNAL_WRITERS
+#       (1000) sessions writing back to back, ÷ one-row insert transactions/s of a plain JDBC loop
+#       (20 connections), alternately on one embedded PostgreSQL in a JVM of its own
 #   P2  full session lifecycles per second on one node (warm pool of BENCH_POOL local runners)
 #   P4  GET /v1/sessions/{id} at a constant BENCH_GET_RATE req/s: p99 latency from the due time
 #   P10 ledger lag (event → ledger row) under the P2 load, from the node's histogram
@@ -20,11 +22,11 @@
 #
 #   load-tests/run.sh [p1|p2|p3|p4|p5|p6|p7|p8|p10|gatling|all]...     (default: all)
 #
-# P1, P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
+# P2, P4 and P10 run against one node of their own (bin/offload-server, fresh data dir,
 # embedded PostgreSQL): BENCH_POOL (200), BENCH_WORKERS (100), BENCH_SECONDS (60 per round),
 # BENCH_GET_RATE (2000), BENCH_GATLING_USERS (50), BENCH_GATLING_SECONDS (60), BENCH_GATLING_CLUSTER
-# (1; 0 skips the 3-node run), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_INSERT_SECONDS (10, the
-# plain-insert baseline of P1 after each round). BENCH_RESULTS replaces the results directory.
+# (1; 0 skips the 3-node run), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10). P1: BENCH_JOURNAL_WRITERS,
+# BENCH_JOURNAL_SECONDS (10 per side and round). BENCH_RESULTS replaces the results directory.
 # P5: BENCH_SCALE_STEPS, BENCH_SCALE_GET_RATE (200), BENCH_SCALE_GET_SECONDS (15, after
 # BENCH_SCALE_GET_WARMUP, 5, not counted),
 # BENCH_SCALE_SETTLE (10 s), BENCH_SCALE_PARALLEL (16 creations at a time), BENCH_SCALE_WARM (100
@@ -49,18 +51,19 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home="$(cd "$here/.." && pwd)"
 
-p3=false; p5=false; p6=false; p7=false; p8=false; gatling=false; api_targets=""
+p1=false; p3=false; p5=false; p6=false; p7=false; p8=false; gatling=false; api_targets=""
 [ $# -eq 0 ] && set -- all
 for target in "$@"; do
   case "$target" in
-    p1|p2|p4|p10) api_targets="${api_targets:+$api_targets,}$target" ;;
+    p1) p1=true ;;
+    p2|p4|p10) api_targets="${api_targets:+$api_targets,}$target" ;;
     p3) p3=true ;;
     p5) p5=true ;;
     p6) p6=true ;;
     p7) p7=true ;;
     p8) p8=true ;;
     gatling) gatling=true ;;
-    all) p3=true; p5=true; p6=true; p7=true; p8=true; gatling=true; api_targets="p1,p2,p4,p10" ;;
+    all) p1=true; p3=true; p5=true; p6=true; p7=true; p8=true; gatling=true; api_targets="p2,p4,p10" ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown target '$target': use p1, p2, p3, p4, p5, p6, p7, p8, p10, gatling or all" >&2; exit 2 ;;
   esac
@@ -153,6 +156,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if $p1; then
+  echo "P1: the journal under ${BENCH_JOURNAL_WRITERS:-1000} sessions against a plain insert loop (about $(( 2 * ${BENCH_JOURNAL_SECONDS:-10} * ${BENCH_ROUNDS:-3} + 30 ))s)..." >&2
+  java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
+    -Dlogback.configurationFile="$home/conf/logback.xml" dev.offload.loadtests.JournalBenchmark "$results" \
+    2> >(tee "$results/p1.log" >&2)
+  echo >&2
+fi
 if $p8; then
   echo "P8: filling a journal and auditing it (about 20 s)..." >&2
   java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
@@ -198,7 +208,6 @@ if [ -n "$api_targets" ]; then
     --jdbc-url "jdbc:postgresql://127.0.0.1:${ports[2]}/postgres" --out "$results" --targets "$api_targets" \
     --rounds "${BENCH_ROUNDS:-3}" --workers "${BENCH_WORKERS:-100}" --seconds "${BENCH_SECONDS:-60}" \
     --warmup "${BENCH_WARMUP_SECONDS:-10}" --get-rate "${BENCH_GET_RATE:-2000}" --pool "$pool" \
-    --insert-seconds "${BENCH_INSERT_SECONDS:-10}" \
     2> >(tee "$results/api.log" >&2)
   echo >&2
 fi

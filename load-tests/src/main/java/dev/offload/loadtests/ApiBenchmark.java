@@ -38,18 +38,15 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>P2: full lifecycles per second (create → active → stop → terminated; the pool wipes the
  *       runner and warms it again before it is leased once more), closed loop, one user per
  *       worker, waiting for the runner on the session's event stream like {@code offload start};
- *   <li>P10: the node's own ledger-lag histogram (event → ledger row) over the same rounds;
- *   <li>P1: journal rows written per second during those rounds ÷ one-row-insert transactions
- *       per second of a plain JDBC loop (as many connections as the journal's pool) on the same
- *       PostgreSQL, measured right after each round;
+ *   <li>P10: the node's own ledger-lag histogram (event → ledger row) over the same rounds (the
+ *       journal rows written per second in each round are reported with P2);
  *   <li>P4: {@code GET /v1/sessions/{id}} at a constant request rate over a fixed number of
  *       connections, latency measured from the moment each request was due (so a stall counts
  *       against every request it delayed).
  * </ul>
  *
- * <p>{@code ApiBenchmark --url U --operator-token T --jdbc-url J --out DIR [--targets p1,p2,p4,p10]
- * [--rounds 3] [--workers 100] [--seconds 60] [--warmup 10] [--get-rate 2000] [--pool 200]
- * [--insert-seconds 10]}
+ * <p>{@code ApiBenchmark --url U --operator-token T --jdbc-url J --out DIR [--targets p2,p4,p10]
+ * [--rounds 3] [--workers 100] [--seconds 60] [--warmup 10] [--get-rate 2000] [--pool 200]}
  */
 public final class ApiBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -95,7 +92,7 @@ public final class ApiBenchmark {
   }
 
   private void run() throws Exception {
-    List<String> targets = List.of(options.getOrDefault("targets", "p1,p2,p4,p10").split(","));
+    List<String> targets = List.of(options.getOrDefault("targets", "p2,p4,p10").split(","));
     int rounds = number("rounds", 3);
     int workers = number("workers", 100);
     int seconds = number("seconds", 60);
@@ -109,37 +106,31 @@ public final class ApiBenchmark {
     StringBuilder raw = new StringBuilder("target,round,figure,baseline,extra\n");
     List<String> rows = new ArrayList<>();
 
-    boolean lifecycle = targets.contains("p1") || targets.contains("p2") || targets.contains("p10");
+    boolean lifecycle = targets.contains("p2") || targets.contains("p10");
     if (lifecycle) {
-      List<Double> rates = new ArrayList<>(), journalRates = new ArrayList<>(), insertRates = new ArrayList<>();
+      List<Double> rates = new ArrayList<>(), journalRates = new ArrayList<>();
       List<Long> errors = new ArrayList<>();
       Map<Double, Long> lagBefore = lagBuckets();
       for (int round = 1; round <= rounds; round++) {
         LifecycleRound result = lifecycles(tokens, warmup, seconds);
-        double inserts = targets.contains("p1") ? plainInserts(Duration.ofSeconds(number("insert-seconds", 10))) : Double.NaN;
         Duration warmAgain = waitForWarmPool(pool, Duration.ofMinutes(2));
-        log("round %d: %.1f lifecycles/s, %d errors, journal %.0f rows/s, plain inserts %.0f/s, start→active p50 %.0f ms p99 %.0f ms, pool warm again after %d ms",
-            round, result.perSecond(), result.errors(), result.journalRowsPerSecond(), inserts,
+        log("round %d: %.1f lifecycles/s, %d errors, journal %.0f rows/s, start→active p50 %.0f ms p99 %.0f ms, pool warm again after %d ms",
+            round, result.perSecond(), result.errors(), result.journalRowsPerSecond(),
             result.activeP50Millis(), result.activeP99Millis(), warmAgain.toMillis());
         rates.add(result.perSecond());
         errors.add(result.errors());
         journalRates.add(result.journalRowsPerSecond());
-        insertRates.add(inserts);
-        raw.append(String.format("p2,%d,%.2f,,errors=%d;active_p50_ms=%.0f;active_p99_ms=%.0f;warm_again_ms=%d%n",
-            round, result.perSecond(), result.errors(), result.activeP50Millis(), result.activeP99Millis(), warmAgain.toMillis()));
-        raw.append(String.format("p1,%d,%.0f,%.0f,%n", round, result.journalRowsPerSecond(), inserts));
+        raw.append(String.format("p2,%d,%.2f,,errors=%d;active_p50_ms=%.0f;active_p99_ms=%.0f;warm_again_ms=%d;journal_rows_per_s=%.0f%n",
+            round, result.perSecond(), result.errors(), result.activeP50Millis(), result.activeP99Millis(), warmAgain.toMillis(),
+            result.journalRowsPerSecond()));
       }
       Map<Double, Long> lag = subtract(lagBuckets(), lagBefore);
       long totalErrors = errors.stream().mapToLong(Long::longValue).sum();
       if (targets.contains("p2")) {
         double median = median(rates);
-        rows.add(String.format("| P2 | full lifecycles/s, one node, %d workers, warm pool %d, %d s per round | %.1f /s, %d errors | ≥ 100 /s, 0 errors | %.2f | %s |",
-            workers, pool, seconds, median, totalErrors, median / 100, median >= 100 && totalErrors == 0 ? "holds" : "missed"));
-      }
-      if (targets.contains("p1")) {
-        double journal = median(journalRates), inserts = median(insertRates);
-        rows.add(String.format("| P1 | journal rows/s under the P2 load ÷ one-row inserts/s of a plain JDBC loop (20 connections) | %,.0f | %,.0f | %.2f | ≥ 2.0 | %s |",
-            journal, inserts, journal / inserts, journal / inserts >= 2 ? "holds" : "missed"));
+        rows.add(String.format("| P2 | full lifecycles/s, one node, %d workers, warm pool %d, %d s per round (journal: %,.0f rows/s) | %.1f /s, %d errors | ≥ 100 /s, 0 errors | %.2f | %s |",
+            workers, pool, seconds, median(journalRates), median, totalErrors, median / 100,
+            median >= 100 && totalErrors == 0 ? "holds" : "missed"));
       }
       if (targets.contains("p10")) {
         long count = lag.values().stream().mapToLong(Long::longValue).max().orElse(0);
@@ -175,7 +166,7 @@ public final class ApiBenchmark {
     System.out.print(table);
   }
 
-  // ---- P2 (and the P1/P10 figures taken during it) ----
+  // ---- P2 (and the P10 figures taken during it) ----
 
   record LifecycleRound(double perSecond, long errors, double journalRowsPerSecond, double activeP50Millis, double activeP99Millis) {}
 
@@ -314,7 +305,7 @@ public final class ApiBenchmark {
         sorted.get(sorted.size() - 1) / 1e6, errors.sum(), total);
   }
 
-  // ---- P1 baseline and the journal ----
+  // ---- the journal ----
 
   private Connection database() throws SQLException {
     return DriverManager.getConnection(required("jdbc-url"), "postgres", "");
@@ -328,38 +319,6 @@ public final class ApiBenchmark {
     } catch (SQLException e) {
       throw new IllegalStateException("cannot read the journal: " + e.getMessage(), e);
     }
-  }
-
-  /** One-row insert transactions per second from 20 autocommit connections, as pgbench would run them. */
-  private double plainInserts(Duration duration) throws Exception {
-    try (Connection c = database(); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE IF NOT EXISTS bench_plain_insert (id bigserial PRIMARY KEY, payload bytea NOT NULL)");
-    }
-    int connections = 20;
-    LongAdder inserted = new LongAdder();
-    long ends = System.nanoTime() + duration.toNanos();
-    byte[] payload = new byte[200];
-    ExecutorService pool = Executors.newFixedThreadPool(connections);
-    List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
-    for (int i = 0; i < connections; i++) {
-      futures.add(pool.submit(() -> {
-        try (Connection c = database();
-             PreparedStatement st = c.prepareStatement("INSERT INTO bench_plain_insert (payload) VALUES (?)")) {
-          while (System.nanoTime() < ends) {
-            st.setBytes(1, payload);
-            st.executeUpdate();
-            inserted.increment();
-          }
-        }
-        return null;
-      }));
-    }
-    for (var future : futures) future.get();
-    pool.shutdown();
-    try (Connection c = database(); Statement st = c.createStatement()) {
-      st.execute("TRUNCATE bench_plain_insert");
-    }
-    return inserted.sum() / (duration.toNanos() / 1e9);
   }
 
   // ---- P10: the node's histogram ----
