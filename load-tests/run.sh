@@ -31,7 +31,7 @@
 # BENCH_SCALE_GET_WARMUP, 5, not counted),
 # BENCH_SCALE_SETTLE (10 s), BENCH_SCALE_PARALLEL (16 creations at a time), BENCH_SCALE_WARM (100
 # runners kept warm above the live ones), BENCH_SCALE_SSH_SERVERS (4), BENCH_SCALE_HEALTH_INTERVAL (60s),
-# BENCH_SCALE_MAX_SECONDS (1800: the ramp stops there and the curve ends at the last step reached).
+# BENCH_SCALE_MAX_SECONDS (600, so that `all` stays within 30 minutes: the ramp stops there and the curve ends at the last step reached).
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -307,7 +307,7 @@ CONF
     --node-pid "$scale_server_pid" --out "$results" --steps "$steps" --warm "$warm" \
     --get-rate "${BENCH_SCALE_GET_RATE:-200}" --get-seconds "${BENCH_SCALE_GET_SECONDS:-15}" --get-warmup "${BENCH_SCALE_GET_WARMUP:-5}" \
     --settle "${BENCH_SCALE_SETTLE:-10}" --parallel "${BENCH_SCALE_PARALLEL:-16}" \
-    --max-seconds "${BENCH_SCALE_MAX_SECONDS:-1800}" 2> >(tee "$results/p5.log" >&2)
+    --max-seconds "${BENCH_SCALE_MAX_SECONDS:-600}" 2> >(tee "$results/p5.log" >&2)
   stop_pid "$scale_server_pid" 30; scale_server_pid=""
   stop_pid "$runner_host_pid" 30; runner_host_pid=""
   echo >&2
