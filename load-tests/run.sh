@@ -12,7 +12,7 @@
 #       (its own JVM and embedded PostgreSQL; BENCH_AUDIT_SESSIONS, default 25000)
 #   P3  `bin/offload start --detach` → the session reported active, warm pool: wall time seen by
 #       the client, next to `bin/offload --version` (its start-up) and POST → active (the server's
-#       part), BENCH_P3_STARTS (30) starts per round, against the same node as P1/P2/P4/P10
+#       part), BENCH_P3_STARTS (20) starts per round, against the same node as P1/P2/P4/P10
 #   P5  scale curve of one node: live sessions at BENCH_SCALE_STEPS (1000,2000,5000,10000): heap
 #       used after GC, threads, GET p99 at BENCH_SCALE_GET_RATE (200 req/s); a node of its own with
 #       static runners over a few SSH servers of bin/offload-runner-host
@@ -31,7 +31,7 @@
 # BENCH_SCALE_GET_WARMUP, 5, not counted),
 # BENCH_SCALE_SETTLE (10 s), BENCH_SCALE_PARALLEL (16 creations at a time), BENCH_SCALE_WARM (100
 # runners kept warm above the live ones), BENCH_SCALE_SSH_SERVERS (4), BENCH_SCALE_HEALTH_INTERVAL (60s),
-# BENCH_SCALE_MAX_SECONDS (600, so that `all` stays within 30 minutes: the ramp stops there and the curve ends at the last step reached).
+# BENCH_SCALE_MAX_SECONDS (420, so that `all` stays within 30 minutes: the ramp stops there and the curve ends at the last step reached).
 #
 # It starts, in a temporary directory: the benchmark JVM with its TCP echo server, a control-plane
 # node (bin/offload-server, fresh data dir, local runners forwarding to the echo server, no
@@ -212,11 +212,11 @@ if [ -n "$api_targets" ]; then
   echo >&2
 fi
 if $p3; then
-  echo "P3: bin/offload start --detach, ${BENCH_P3_STARTS:-30} starts per round, against the warm pool of $pool..." >&2
+  echo "P3: bin/offload start --detach, ${BENCH_P3_STARTS:-20} starts per round, against the warm pool of $pool..." >&2
   java -cp "$jar:$home/modules/server/target/offload-server.jar:$home/modules/server/target/lib/*" \
     dev.offload.loadtests.StartBenchmark --url "$node" --operator-token "$operator_token" \
     --offload "$home/bin/offload" --work "$tmp/p3" --out "$results" --pool "$pool" \
-    --rounds "${BENCH_ROUNDS:-3}" --starts "${BENCH_P3_STARTS:-30}" 2> >(tee "$results/p3.log" >&2)
+    --rounds "${BENCH_ROUNDS:-3}" --starts "${BENCH_P3_STARTS:-20}" 2> >(tee "$results/p3.log" >&2)
   echo >&2
 fi
 if $gatling; then
@@ -307,7 +307,7 @@ CONF
     --node-pid "$scale_server_pid" --out "$results" --steps "$steps" --warm "$warm" \
     --get-rate "${BENCH_SCALE_GET_RATE:-200}" --get-seconds "${BENCH_SCALE_GET_SECONDS:-15}" --get-warmup "${BENCH_SCALE_GET_WARMUP:-5}" \
     --settle "${BENCH_SCALE_SETTLE:-10}" --parallel "${BENCH_SCALE_PARALLEL:-16}" \
-    --max-seconds "${BENCH_SCALE_MAX_SECONDS:-600}" 2> >(tee "$results/p5.log" >&2)
+    --max-seconds "${BENCH_SCALE_MAX_SECONDS:-420}" 2> >(tee "$results/p5.log" >&2)
   stop_pid "$scale_server_pid" 30; scale_server_pid=""
   stop_pid "$runner_host_pid" 30; runner_host_pid=""
   echo >&2

@@ -55,40 +55,23 @@ public final class ApiBenchmark {
   private static final int GET_CONNECTIONS = 64;
 
   private final Map<String, String> options;
-  private final HttpClient http;
+  private final NodeClient node;
   private final String url;
-  private final String operator;
   private final Path out;
 
   private ApiBenchmark(Map<String, String> options) {
     this.options = options;
-    this.url = required("url");
-    this.operator = required("operator-token");
-    this.out = Path.of(required("out"));
-    this.http = HttpClient.newBuilder()
-        .connectTimeout(Duration.ofSeconds(5))
-        .executor(Executors.newFixedThreadPool(8))
-        .build();
+    this.node = new NodeClient(NodeClient.required(options, "url"), NodeClient.required(options, "operator-token"));
+    this.url = node.url();
+    this.out = Path.of(NodeClient.required(options, "out"));
   }
 
-  public static void main(String[] args) throws Exception {
-    Map<String, String> options = new TreeMap<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      if (!args[i].startsWith("--")) throw new IllegalArgumentException("expected --name value, got " + args[i]);
-      options.put(args[i].substring(2), args[i + 1]);
-    }
-    new ApiBenchmark(options).run();
-    System.exit(0);
-  }
-
-  private String required(String name) {
-    String value = options.get(name);
-    if (value == null) throw new IllegalArgumentException("missing --" + name);
-    return value;
+  public static void main(String[] args) {
+    NodeClient.exitWhenDone(() -> new ApiBenchmark(NodeClient.options(args)).run());
   }
 
   private int number(String name, int fallback) {
-    return Integer.parseInt(options.getOrDefault(name, Integer.toString(fallback)));
+    return NodeClient.number(options, name, fallback);
   }
 
   private void run() throws Exception {
@@ -101,7 +84,7 @@ public final class ApiBenchmark {
     int pool = number("pool", 200);
     Files.createDirectories(out);
 
-    waitForWarmPool(pool, Duration.ofMinutes(5));
+    node.waitForWarmPool(pool, Duration.ofMinutes(5));
     List<String> tokens = users(workers);
     StringBuilder raw = new StringBuilder("target,round,figure,baseline,extra\n");
     List<String> rows = new ArrayList<>();
@@ -113,8 +96,8 @@ public final class ApiBenchmark {
       Map<Double, Long> lagBefore = lagBuckets();
       for (int round = 1; round <= rounds; round++) {
         LifecycleRound result = lifecycles(tokens, warmup, seconds);
-        Duration warmAgain = waitForWarmPool(pool, Duration.ofMinutes(2));
-        log("round %d: %.1f lifecycles/s, %d errors, journal %.0f rows/s, start→active p50 %.0f ms p99 %.0f ms, pool warm again after %d ms",
+        Duration warmAgain = node.waitForWarmPool(pool, Duration.ofMinutes(2));
+        Figures.log("round %d: %.1f lifecycles/s, %d errors, journal %.0f rows/s, start→active p50 %.0f ms p99 %.0f ms, pool warm again after %d ms",
             round, result.perSecond(), result.errors(), result.journalRowsPerSecond(),
             result.activeP50Millis(), result.activeP99Millis(), warmAgain.toMillis());
         rates.add(result.perSecond());
@@ -127,9 +110,9 @@ public final class ApiBenchmark {
       Map<Double, Long> lag = subtract(lagBuckets(), lagBefore);
       long totalErrors = errors.stream().mapToLong(Long::longValue).sum();
       if (targets.contains("p2")) {
-        double median = median(rates);
+        double median = Figures.median(rates);
         rows.add(String.format("| P2 | full lifecycles/s, one node, %d workers, warm pool %d, %d s per round (journal: %,.0f rows/s) | %.1f /s, %d errors | ≥ 100 /s, 0 errors | %.2f | %s |",
-            workers, pool, seconds, median(journalRates), median, totalErrors, median / 100,
+            workers, pool, seconds, Figures.median(journalRates), median, totalErrors, median / 100,
             median >= 100 && totalErrors == 0 ? "holds" : "missed"));
       }
       if (targets.contains("p10")) {
@@ -141,22 +124,22 @@ public final class ApiBenchmark {
       }
     }
     if (targets.contains("p4")) {
-      String session = startSession(tokens.get(0));
+      String session = node.startSession(tokens.get(0));
       List<Double> p99s = new ArrayList<>(), p50s = new ArrayList<>();
       long totalErrors = 0;
       for (int round = 1; round <= rounds; round++) {
         GetRound result = constantRateGets(tokens.get(0), session, getRate, warmup, seconds);
-        log("round %d: GET at %d/s: p50 %.2f ms, p99 %.2f ms, max %.1f ms, %d errors, %d sent",
+        Figures.log("round %d: GET at %d/s: p50 %.2f ms, p99 %.2f ms, max %.1f ms, %d errors, %d sent",
             round, getRate, result.p50Millis(), result.p99Millis(), result.maxMillis(), result.errors(), result.sent());
         p99s.add(result.p99Millis());
         p50s.add(result.p50Millis());
         totalErrors += result.errors();
         raw.append(String.format("p4,%d,%.2f,,p50_ms=%.2f;errors=%d;sent=%d%n", round, result.p99Millis(), result.p50Millis(), result.errors(), result.sent()));
       }
-      double p99 = median(p99s);
+      double p99 = Figures.median(p99s);
       rows.add(String.format("| P4 | `GET /v1/sessions/{id}` at %,d req/s for %d s, latency from the due time | p99 %.1f ms (p50 %.1f ms), %d errors | p99 ≤ 20 ms, 0 errors | %.2f | %s |",
-          getRate, seconds, p99, median(p50s), totalErrors, p99 / 20, p99 <= 20 && totalErrors == 0 ? "holds" : "missed"));
-      send(tokens.get(0), "DELETE", "/v1/sessions/" + session, null);
+          getRate, seconds, p99, Figures.median(p50s), totalErrors, p99 / 20, p99 <= 20 && totalErrors == 0 ? "holds" : "missed"));
+      node.send(tokens.get(0), "DELETE", "/v1/sessions/" + session, null);
     }
 
     String table = "| target | what | figure | baseline / target | ratio | result |\n|---|---|---|---|---|---|\n"
@@ -186,9 +169,9 @@ public final class ApiBenchmark {
           while (System.nanoTime() < windowEnds) {
             try {
               long started = System.nanoTime();
-              String id = startSession(token);
+              String id = node.startSession(token);
               long active = System.nanoTime();
-              String state = send(token, "DELETE", "/v1/sessions/" + id, null).path("state").asText();
+              String state = node.send(token, "DELETE", "/v1/sessions/" + id, null).path("state").asText();
               if (!state.equals("terminated")) throw new IllegalStateException("stop answered state " + state);
               long ended = System.nanoTime();
               if (started >= warmupEnds && ended <= windowEnds) {
@@ -213,41 +196,11 @@ public final class ApiBenchmark {
     long journalRows = journalRows() - journalAtStart;
     done.await();
     pool.shutdown();
-    errorKinds.forEach((kind, count) -> log("  error x%d: %s", count, kind));
+    errorKinds.forEach((kind, count) -> Figures.log("  error x%d: %s", count, kind));
     List<Long> sorted = new ArrayList<>(activeNanos);
     Collections.sort(sorted);
     return new LifecycleRound(completed.sum() / (double) seconds, errors.sum(), journalRows / (double) seconds,
-        percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6);
-  }
-
-  /**
-   * Starts a session and returns its id once its runner is verified ({@code active}, or already
-   * {@code grace-period}, since a session without tunnel traffic leaves active at once), waiting
-   * on the session's event stream as {@code offload start} does.
-   */
-  private String startSession(String token) throws IOException, InterruptedException {
-    JsonNode session = send(token, "POST", "/v1/sessions", "{}");
-    String id = session.path("id").asText();
-    if (session.path("state").asText().equals("provisioning")) session = firstStateAfterProvisioning(token, id);
-    if (session.path("state").asText().equals("terminated")) {
-      throw new IllegalStateException("session " + id + " ended while provisioning: " + session.path("terminationReason").asText());
-    }
-    return id;
-  }
-
-  private JsonNode firstStateAfterProvisioning(String token, String id) throws IOException, InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(url + "/v1/sessions/" + id + "/events"))
-        .header("Authorization", "Bearer " + token).timeout(REQUEST_TIMEOUT).GET().build();
-    HttpResponse<java.util.stream.Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
-    try (java.util.stream.Stream<String> lines = response.body()) {
-      if (response.statusCode() != 200) throw new IllegalStateException("events of " + id + " answered " + response.statusCode());
-      for (String line : (Iterable<String>) lines::iterator) {
-        if (!line.startsWith("data:{\"id\"")) continue;
-        JsonNode state = JSON.readTree(line.substring("data:".length()));
-        if (!state.path("state").asText().equals("provisioning")) return state;
-      }
-    }
-    throw new IllegalStateException("the event stream of " + id + " ended while it was provisioning");
+        Figures.quantile(sorted, 0.50) / 1e6, Figures.quantile(sorted, 0.99) / 1e6);
   }
 
   // ---- P4 ----
@@ -301,14 +254,14 @@ public final class ApiBenchmark {
     List<Long> sorted = new ArrayList<>(latencies.length);
     for (long latency : latencies) sorted.add(latency);
     Collections.sort(sorted);
-    return new GetRound(percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6,
+    return new GetRound(Figures.quantile(sorted, 0.50) / 1e6, Figures.quantile(sorted, 0.99) / 1e6,
         sorted.get(sorted.size() - 1) / 1e6, errors.sum(), total);
   }
 
   // ---- the journal ----
 
   private Connection database() throws SQLException {
-    return DriverManager.getConnection(required("jdbc-url"), "postgres", "");
+    return DriverManager.getConnection(NodeClient.required(options, "jdbc-url"), "postgres", "");
   }
 
   private long journalRows() {
@@ -325,7 +278,7 @@ public final class ApiBenchmark {
 
   /** Cumulative counts of offload_ledger_lag_seconds by upper bound, from /metrics. */
   private Map<Double, Long> lagBuckets() throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).build(),
+    HttpResponse<String> response = node.http().send(HttpRequest.newBuilder(URI.create(url + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString());
     Map<Double, Long> buckets = new TreeMap<>();
     for (String line : response.body().split("\n")) {
@@ -365,35 +318,11 @@ public final class ApiBenchmark {
     String run = Long.toString(System.currentTimeMillis() % 100_000, 36);
     for (int i = 0; i < workers; i++) {
       String org = "bench-" + run + "-" + (i / 50);
-      if (i % 50 == 0) send(operator, "POST", "/v1/orgs", "{\"id\":\"" + org + "\"}");
-      tokens.add(send(operator, "POST", "/v1/orgs/" + org + "/tokens",
+      if (i % 50 == 0) node.operator("POST", "/v1/orgs", "{\"id\":\"" + org + "\"}");
+      tokens.add(node.operator("POST", "/v1/orgs/" + org + "/tokens",
           "{\"user\":\"u" + i + "\",\"role\":\"member\"}").path("token").asText());
     }
     return tokens;
-  }
-
-  private Duration waitForWarmPool(int size, Duration timeout) throws IOException, InterruptedException {
-    long started = System.nanoTime();
-    long deadline = started + timeout.toNanos();
-    int warm = 0;
-    while (System.nanoTime() < deadline) {
-      warm = send(operator, "GET", "/v1/runners?state=warm", null).path("runners").size();
-      if (warm >= size) return Duration.ofNanos(System.nanoTime() - started);
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("only " + warm + " of " + size + " runners warm after " + timeout.toSeconds() + " s");
-  }
-
-  private JsonNode send(String token, String method, String path, String body) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + path))
-        .header("Authorization", "Bearer " + token).timeout(REQUEST_TIMEOUT);
-    if (body != null) request.header("Content-Type", "application/json");
-    request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() >= 300) {
-      throw new IllegalStateException(method + " " + path + " answered " + response.statusCode() + ": " + response.body());
-    }
-    return JSON.readTree(response.body());
   }
 
   // ---- small helpers ----
@@ -403,21 +332,5 @@ public final class ApiBenchmark {
     while ((left = nanoTime - System.nanoTime()) > 0) {
       LockSupport.parkNanos(left);
     }
-  }
-
-  private static double percentile(List<Long> sorted, double quantile) {
-    if (sorted.isEmpty()) return Double.NaN;
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(quantile * sorted.size()) - 1));
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-  }
-
-  private static void log(String format, Object... args) {
-    System.err.printf(format + "%n", args);
   }
 }

@@ -185,8 +185,8 @@ public final class AuditBenchmark {
   }
 
   private static void write(Path out, int sessions, long events, List<Double> scans, List<Double> audits) throws Exception {
-    double scan = median(scans);
-    double audit = median(audits);
+    double scan = Figures.median(scans);
+    double audit = Figures.median(audits);
     String table = String.join("\n",
         "| id | figure | audit (events/s) | plain JDBC scan (rows/s) | ratio | target | holds |",
         "|---|---|---|---|---|---|---|",
@@ -200,10 +200,5 @@ public final class AuditBenchmark {
     for (int i = 0; i < scans.size(); i++) raw.append(i + 1).append(',').append(audits.get(i)).append(',').append(scans.get(i)).append('\n');
     Files.writeString(out.resolve("p8.csv"), raw.toString());
     System.out.print(table);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    return sorted.get(sorted.size() / 2);
   }
 }

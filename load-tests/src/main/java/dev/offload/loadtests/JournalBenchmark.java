@@ -223,8 +223,8 @@ public final class JournalBenchmark {
 
   private static void write(Path out, int writers, Duration window, List<Double> journal, List<Double> inserts)
       throws Exception {
-    double events = median(journal);
-    double rows = median(inserts);
+    double events = Figures.median(journal);
+    double rows = Figures.median(inserts);
     double ratio = events / rows;
     String table = String.join("\n",
         "| id | figure | journal (events/s) | plain one-row inserts (transactions/s) | ratio | target | holds |",
@@ -240,10 +240,5 @@ public final class JournalBenchmark {
     }
     Files.writeString(out.resolve("p1.csv"), raw.toString());
     System.out.print(table);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    return sorted.get(sorted.size() / 2);
   }
 }

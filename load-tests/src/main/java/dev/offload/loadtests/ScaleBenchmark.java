@@ -133,7 +133,7 @@ public final class ScaleBenchmark {
 
     List<Step> curve = new ArrayList<>();
     Step baseline = measure(0, null, 0, getRate, getSeconds);
-    log("0 live sessions: heap %.0f MB after GC, %d threads, RSS %.0f MB", baseline.heapMb(), baseline.threads(), baseline.rssMb());
+    Figures.log("0 live sessions: heap %.0f MB after GC, %d threads, RSS %.0f MB", baseline.heapMb(), baseline.threads(), baseline.rssMb());
     curve.add(baseline);
     for (int target : steps) {
       long started = System.nanoTime();
@@ -144,10 +144,10 @@ public final class ScaleBenchmark {
         stopped = (stopped == null ? "" : stopped + "; ") + "the node's process is gone";
         curve.add(new Step(target, live.size(), stopped, perSecond, retried.get(), Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN,
             Double.NaN, 0, Double.NaN, 0));
-        log("step %d: %s", target, stopped);
+        Figures.log("step %d: %s", target, stopped);
         break;
       }
-      log("step %d: %d live (%.1f created/s)%s; settling %d s", target, live.size(), perSecond,
+      Figures.log("step %d: %d live (%.1f created/s)%s; settling %d s", target, live.size(), perSecond,
           stopped == null ? "" : ", stopped: " + stopped, settle);
       Thread.sleep(TimeUnit.SECONDS.toMillis(settle));
       Step step;
@@ -157,11 +157,11 @@ public final class ScaleBenchmark {
         String why = "measuring failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
         curve.add(new Step(target, live.size(), stopped == null ? why : stopped + "; " + why, perSecond, retried.get(),
             Double.NaN, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, Double.NaN, 0));
-        log("step %d: %s", target, why);
+        Figures.log("step %d: %s", target, why);
         break;
       }
       curve.add(step);
-      log("step %d: %d live, heap %.0f MB after GC, %d threads, RSS %.0f MB, GET p50 %.1f ms p99 %.1f ms (%d errors), list p99 %.1f ms",
+      Figures.log("step %d: %d live, heap %.0f MB after GC, %d threads, RSS %.0f MB, GET p50 %.1f ms p99 %.1f ms (%d errors), list p99 %.1f ms",
           target, step.live(), step.heapMb(), step.threads(), step.rssMb(), step.getP50(), step.getP99(), step.getErrors(), step.listP99());
       if (stopped != null) break;
     }
@@ -195,7 +195,7 @@ public final class ScaleBenchmark {
               String message = e.getClass().getSimpleName() + ": " + e.getMessage();
               if (attempt < 3 && String.valueOf(e.getMessage()).contains(" answered 503")) {
                 retried.incrementAndGet();
-                log("  creating session %d answered 503 (attempt %d), retrying in 2 s: %s", n, attempt, e.getMessage());
+                Figures.log("  creating session %d answered 503 (attempt %d), retrying in 2 s: %s", n, attempt, e.getMessage());
                 try {
                   Thread.sleep(2000);
                 } catch (InterruptedException interrupted) {
@@ -272,7 +272,7 @@ public final class ScaleBenchmark {
       }
     }
     Collections.sort(latencies);
-    return new double[] {percentile(latencies, 0.99) / 1e6, errors, counted};
+    return new double[] {Figures.quantile(latencies, 0.99) / 1e6, errors, counted};
   }
 
   /**
@@ -325,7 +325,7 @@ public final class ScaleBenchmark {
     List<Long> sorted = new ArrayList<>(total);
     for (long latency : latencies) sorted.add(latency);
     Collections.sort(sorted);
-    return new double[] {percentile(sorted, 0.50) / 1e6, percentile(sorted, 0.99) / 1e6, sorted.get(sorted.size() - 1) / 1e6, errors.get()};
+    return new double[] {Figures.quantile(sorted, 0.50) / 1e6, Figures.quantile(sorted, 0.99) / 1e6, sorted.get(sorted.size() - 1) / 1e6, errors.get()};
   }
 
   // ---- the node's process ----
@@ -470,14 +470,5 @@ public final class ScaleBenchmark {
     double power = Math.pow(10, Math.floor(Math.log10(value)));
     for (double m : new double[] {1, 2, 5, 10}) if (m * power >= value) return m * power;
     return 10 * power;
-  }
-
-  private static double percentile(List<Long> sorted, double quantile) {
-    if (sorted.isEmpty()) return Double.NaN;
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(quantile * sorted.size()) - 1));
-  }
-
-  private static void log(String format, Object... args) {
-    System.err.printf(format + "%n", args);
   }
 }

@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * finds a warm runner.
  *
  * <p>{@code StartBenchmark --url U --operator-token T --offload bin/offload --work DIR --out DIR
- * [--rounds 3] [--starts 30] [--pool N]}
+ * [--rounds 3] [--starts 20] [--pool N]}
  */
 public final class StartBenchmark {
   /** The lines in which {@code offload start} reports the runner ready (StartCommand's RUNNING). */
@@ -63,7 +63,7 @@ public final class StartBenchmark {
 
   private void run() throws Exception {
     int rounds = NodeClient.number(options, "rounds", 3);
-    int starts = NodeClient.number(options, "starts", 30);
+    int starts = NodeClient.number(options, "starts", 20);
     int pool = NodeClient.number(options, "pool", 1);
     Files.createDirectories(out);
     for (String dir : List.of("config", "home", "docker")) Files.createDirectories(work.resolve(dir));
@@ -105,23 +105,23 @@ public final class StartBenchmark {
         raw.append(String.format("%d,%d,cli_active,%.1f%n%d,%d,cli_exit,%.1f%n%d,%d,cli_version,%.1f%n%d,%d,server_active,%.1f%n",
             round, i, cli.activeMillis(), round, i, cli.exitMillis(), round, i, version.get(i - 1), round, i, server.get(i - 1)));
       }
-      log("round %d: offload start → active p50 %.0f ms p99 %.0f ms; its exit p50 %.0f ms; offload --version p50 %.0f ms; POST → active p50 %.0f ms p99 %.0f ms",
-          round, p(active, 0.5), p(active, 0.99), p(exit, 0.5), p(version, 0.5), p(server, 0.5), p(server, 0.99));
-      activeP50.add(p(active, 0.5)); activeP99.add(p(active, 0.99));
-      exitP50.add(p(exit, 0.5)); exitP99.add(p(exit, 0.99));
-      versionP50.add(p(version, 0.5)); versionP99.add(p(version, 0.99));
-      serverP50.add(p(server, 0.5)); serverP99.add(p(server, 0.99));
+      Figures.log("round %d: offload start → active p50 %.0f ms p99 %.0f ms; its exit p50 %.0f ms; offload --version p50 %.0f ms; POST → active p50 %.0f ms p99 %.0f ms",
+          round, Figures.quantileOf(active, 0.5), Figures.quantileOf(active, 0.99), Figures.quantileOf(exit, 0.5), Figures.quantileOf(version, 0.5), Figures.quantileOf(server, 0.5), Figures.quantileOf(server, 0.99));
+      activeP50.add(Figures.quantileOf(active, 0.5)); activeP99.add(Figures.quantileOf(active, 0.99));
+      exitP50.add(Figures.quantileOf(exit, 0.5)); exitP99.add(Figures.quantileOf(exit, 0.99));
+      versionP50.add(Figures.quantileOf(version, 0.5)); versionP99.add(Figures.quantileOf(version, 0.99));
+      serverP50.add(Figures.quantileOf(server, 0.5)); serverP99.add(Figures.quantileOf(server, 0.99));
     }
-    double p50 = median(activeP50), p99 = median(activeP99);
+    double p50 = Figures.median(activeP50), p99 = Figures.median(activeP99);
     String table = "| target | what | p50 ms | p99 ms | target | result |\n|---|---|---|---|---|---|\n"
         + String.format("| P3 | `bin/offload start --detach` launched → it prints the session active, warm pool of %d, %d starts per round | %.0f | %.0f | p50 ≤ 300 ms, p99 ≤ 1 s | %s |%n",
             pool, starts, p50, p99, p50 <= 300 && p99 <= 1000 ? "holds" : "missed")
         + String.format("| P3 exit | the same command launched → it exits, its background bridge up | %.0f | %.0f | — | — |%n",
-            median(exitP50), median(exitP99))
+            Figures.median(exitP50), Figures.median(exitP99))
         + String.format("| P3 client start-up | `bin/offload --version` launched → exit (script, JVM, picocli; no network) | %.0f | %.0f | — | — |%n",
-            median(versionP50), median(versionP99))
+            Figures.median(versionP50), Figures.median(versionP99))
         + String.format("| P3 server | `POST /v1/sessions` → its event stream leaves provisioning, from a warm JVM | %.0f | %.0f | — | — |%n",
-            median(serverP50), median(serverP99))
+            Figures.median(serverP50), Figures.median(serverP99))
         + "\nMedian of " + rounds + " rounds' p50 and p99; every start and stop found the whole pool warm.\n";
     Files.writeString(out.resolve("p3.md"), table);
     Files.writeString(out.resolve("p3.csv"), raw.toString());
@@ -175,22 +175,5 @@ public final class StartBenchmark {
     env.put("HOME", work.resolve("home").toString());
     env.put("DOCKER_CONFIG", work.resolve("docker").toString());
     return builder;
-  }
-
-  private static double p(List<Double> values, double quantile) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(quantile * sorted.size()) - 1));
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-  }
-
-  private static void log(String format, Object... args) {
-    System.err.printf(format + "%n", args);
   }
 }

@@ -330,13 +330,6 @@ public final class TunnelBenchmark {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
-  static double median(List<Double> values) {
-    if (values.isEmpty()) return Double.NaN;
-    double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    int mid = sorted.length / 2;
-    return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  }
-
   /** The Markdown table and the raw numbers. */
   static final class Report {
     private Report() {}
@@ -348,7 +341,7 @@ public final class TunnelBenchmark {
       if (!bulks.isEmpty()) {
         Map<String, Double> mbs = new LinkedHashMap<>();
         for (String path : List.of("direct", "ssh -L", "offload")) {
-          mbs.put(path, median(bulks.stream().filter(b -> b.path().equals(path)).map(Bulk::mbPerSecond).toList()));
+          mbs.put(path, Figures.median(bulks.stream().filter(b -> b.path().equals(path)).map(Bulk::mbPerSecond).toList()));
         }
         double ratio = mbs.get("offload") / mbs.get("ssh -L");
         md.append(String.format(Locale.ROOT,
@@ -359,8 +352,8 @@ public final class TunnelBenchmark {
         Map<String, Double> med = new LinkedHashMap<>();
         Map<String, Double> p99 = new LinkedHashMap<>();
         for (String path : List.of("direct", "ssh -L", "offload")) {
-          med.put(path, median(pingRounds.stream().filter(p -> p.path().equals(path)).map(Pings::medianMicros).toList()));
-          p99.put(path, median(pingRounds.stream().filter(p -> p.path().equals(path)).map(Pings::p99Micros).toList()));
+          med.put(path, Figures.median(pingRounds.stream().filter(p -> p.path().equals(path)).map(Pings::medianMicros).toList()));
+          p99.put(path, Figures.median(pingRounds.stream().filter(p -> p.path().equals(path)).map(Pings::p99Micros).toList()));
         }
         double offloadAdded = med.get("offload") - med.get("direct");
         double sshAdded = med.get("ssh -L") - med.get("direct");

@@ -208,7 +208,7 @@ public final class Sessions {
         }
         // The index may lag the entities, but it never misses a session: only at the cap do the
         // user's sessions need asking whether they are still live.
-        List<SessionIndex.Row> mineIndexed = index.live(c, org, caller.user());
+        List<SessionIndex.Row> mineIndexed = notKnownEnded(index.live(c, org, caller.user()));
         List<SessionView> mine = mineIndexed.size() < settings.maxSessionsPerUser()
             ? List.of() : liveViews(c, mineIndexed);
         if (mine.size() >= settings.maxSessionsPerUser()) {
@@ -224,7 +224,7 @@ public final class Sessions {
         // Starts of different users race for the organisation's cap: only creations queue here.
         lock(c, "session-start/" + org);
         index.forgetStaleReservations(c, org, clock.instant().minus(STALE_RESERVATION));
-        if (index.live(c, org, null).size() >= settings.maxLiveSessions()) {
+        if (notKnownEnded(index.live(c, org, null)).size() >= settings.maxLiveSessions()) {
           throw new ClientError(Code.CONFLICT, "organisation " + org + " has reached its limit of "
               + settings.maxLiveSessions() + " live sessions; stop one or ask an owner to raise maxLiveSessions");
         }
@@ -313,6 +313,17 @@ public final class Sessions {
       view.filter(v -> !v.state().isTerminated()).ifPresent(live::add);
     }
     return live;
+  }
+
+  /**
+   * Rows the index still shows live although this node has seen their session end (the index
+   * follows the journal with a lag, longer under load): they count for nothing and need no ask.
+   */
+  private List<SessionIndex.Row> notKnownEnded(List<SessionIndex.Row> indexed) {
+    return indexed.stream().filter(row -> {
+      SessionIndex.Row known = rows.get(row.id());
+      return known == null || !known.isTerminated();
+    }).toList();
   }
 
   private Optional<SessionView> startedAfterAll(Connection c, SessionIndex.Row reservation) throws SQLException {

@@ -44,6 +44,14 @@ public final class ApiClient {
     this.baseUrl = baseUrl;
   }
 
+  /** The check called {@code name} of the session's {@code diagnose}. */
+  public JsonNode diagnoseCheck(String session, String token, String name) {
+    for (JsonNode c : get("/v1/sessions/" + session + "/diagnose", token).json().get("checks")) {
+      if (c.get("name").asText().equals(name)) return c;
+    }
+    throw new AssertionError("no check " + name);
+  }
+
   public Response get(String path, String token) {
     return send(request(path, token).GET());
   }

@@ -5,24 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
 import dev.offload.api.ApiClient;
 import dev.offload.api.ApiClient.Response;
 import dev.offload.server.TestServer;
 import dev.offload.testing.Await;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -35,64 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code runner-lost} (runners-and-tunnels.md).
  */
 class RunnerFailuresTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path hostsDir;
-
-  /** One tunnel connection: its text frames and how it closed. */
-  private static final class Tunnel implements WebSocket.Listener {
-    final List<String> texts = new CopyOnWriteArrayList<>();
-    final CompletableFuture<Integer> closed = new CompletableFuture<>();
-    final StringBuilder partial = new StringBuilder();
-    WebSocket socket;
-
-    static Tunnel open(String url, String session, String token) throws Exception {
-      Tunnel tunnel = new Tunnel();
-      tunnel.socket = HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", "Bearer " + token)
-          .buildAsync(URI.create(url.replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/tunnel"), tunnel)
-          .get(30, TimeUnit.SECONDS);
-      return tunnel;
-    }
-
-    @Override
-    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-      partial.append(data);
-      if (last) {
-        texts.add(partial.toString());
-        partial.setLength(0);
-      }
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-      closed.complete(statusCode);
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket webSocket, Throwable error) {
-      closed.completeExceptionally(error);
-    }
-
-    JsonNode lastError() throws Exception {
-      return JSON.readTree(texts.get(texts.size() - 1));
-    }
-  }
-
-  private static JsonNode check(ApiClient api, String session, String token, String name) {
-    for (JsonNode c : api.get("/v1/sessions/" + session + "/diagnose", token).json().get("checks")) {
-      if (c.get("name").asText().equals(name)) return c;
-    }
-    throw new AssertionError("no check " + name);
-  }
 
   @Test
   void aMissingEngineSocketAndARunnerLostMidTunnelAreReportedAndEndTheSession() throws Exception {
@@ -124,24 +60,24 @@ class RunnerFailuresTest {
         String session = started.json().get("id").asText();
         Await.until(Duration.ofSeconds(30), () -> api.get("/v1/sessions/" + session, token).json(),
             s -> s.path("state").asText().equals("grace-period"), "the session running on vm-a");
-        assertTrue(check(api, session, token, "engine target opens").get("ok").asBoolean());
+        assertTrue(api.diagnoseCheck(session, token, "engine target opens").get("ok").asBoolean());
 
         // The engine's socket goes missing: tunnels are refused with a reason, diagnose says which.
         engine.close();
         Files.deleteIfExists(socket);
-        Tunnel refused = Tunnel.open(server.server().url(), session, token);
+        RecordedTunnel refused = RecordedTunnel.open(server.server().url(), session, token);
         assertEquals(1011, refused.closed.get(30, TimeUnit.SECONDS));
         assertEquals("unavailable", refused.lastError().get("code").asText());
         assertTrue(refused.lastError().get("message").asText().contains("engine"), refused.texts.toString());
-        JsonNode engineCheck = check(api, session, token, "engine target opens");
+        JsonNode engineCheck = api.diagnoseCheck(session, token, "engine target opens");
         assertFalse(engineCheck.get("ok").asBoolean());
         assertTrue(engineCheck.get("detail").asText().contains(target), engineCheck.toString());
-        assertTrue(check(api, session, token, "runner reachable over SSH").get("ok").asBoolean(),
+        assertTrue(api.diagnoseCheck(session, token, "runner reachable over SSH").get("ok").asBoolean(),
             "SSH itself is fine: " + engineCheck);
 
         // The engine is back; then the runner's SSH server goes away under an open tunnel.
         engine = EchoServer.unix(socket);
-        Tunnel open = Tunnel.open(server.server().url(), session, token);
+        RecordedTunnel open = RecordedTunnel.open(server.server().url(), session, token);
         open.socket.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
         assertFalse(open.closed.isDone());
         hosts.destroy(host).toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -149,7 +85,7 @@ class RunnerFailuresTest {
         assertTrue(code == 1011 || code == 1008, "closed with a code that is not a clean end: " + code);
         assertFalse(open.texts.isEmpty(), "the close is explained by an error control message");
         assertFalse(open.lastError().get("message").asText().isBlank(), open.texts.toString());
-        JsonNode unreachable = check(api, session, token, "runner reachable over SSH");
+        JsonNode unreachable = api.diagnoseCheck(session, token, "runner reachable over SSH");
         assertFalse(unreachable.get("ok").asBoolean(), unreachable.toString());
         assertFalse(unreachable.get("detail").asText().isBlank(), unreachable.toString());
 

@@ -12,17 +12,13 @@ import dev.offload.server.TestServer;
 import dev.offload.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -40,71 +36,6 @@ class RunnerSshFailuresTest {
   private static final String REACHABLE = "runner reachable over SSH";
 
   @TempDir Path hostsDir;
-
-  /** One tunnel connection: its text frames and how it closed. */
-  private static final class Tunnel implements WebSocket.Listener {
-    final List<String> texts = new CopyOnWriteArrayList<>();
-    final CompletableFuture<Integer> closed = new CompletableFuture<>();
-    final StringBuilder partial = new StringBuilder();
-    WebSocket socket;
-
-    static Tunnel open(String url, String session, String token) {
-      Tunnel tunnel = new Tunnel();
-      try {
-        tunnel.socket = HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", "Bearer " + token)
-            .buildAsync(URI.create(url.replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/tunnel"), tunnel)
-            .get(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        throw new AssertionError("the tunnel upgrade failed", e);
-      }
-      return tunnel;
-    }
-
-    @Override
-    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-      partial.append(data);
-      if (last) {
-        texts.add(partial.toString());
-        partial.setLength(0);
-      }
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-      closed.complete(statusCode);
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket webSocket, Throwable error) {
-      closed.completeExceptionally(error);
-    }
-
-    /** The last error control message once the tunnel closed: {@code code} and {@code message}. */
-    JsonNode refusal() {
-      try {
-        closed.get(30, TimeUnit.SECONDS);
-        return texts.isEmpty() ? JSON.createObjectNode() : JSON.readTree(texts.get(texts.size() - 1));
-      } catch (Exception e) {
-        throw new AssertionError("the tunnel did not close", e);
-      }
-    }
-  }
-
-  private static JsonNode check(ApiClient api, String session, String token, String name) {
-    for (JsonNode c : api.get("/v1/sessions/" + session + "/diagnose", token).json().get("checks")) {
-      if (c.get("name").asText().equals(name)) return c;
-    }
-    throw new AssertionError("no check " + name);
-  }
 
   private static JsonNode runner(ApiClient api, String id) {
     for (JsonNode r : api.get("/v1/runners", TestServer.OPERATOR_TOKEN).json().get("runners")) {
@@ -178,7 +109,7 @@ class RunnerSshFailuresTest {
         assertEquals("provisioning", waiting.get("state").asText(), waiting.toString());
         assertEquals("vm-a", waiting.at("/runnerError/runner").asText(), waiting.toString());
         assertEquals(reason, waiting.at("/runnerError/message").asText(), waiting.toString());
-        JsonNode diagnosed = check(api, session, token, REACHABLE);
+        JsonNode diagnosed = api.diagnoseCheck(session, token, REACHABLE);
         assertFalse(diagnosed.get("ok").asBoolean());
         assertTrue(diagnosed.get("detail").asText().contains("authentication refused"), diagnosed.toString());
         assertFalse(diagnosed.get("detail").asText().contains("Exception"), "no stack trace: " + diagnosed);
@@ -188,7 +119,7 @@ class RunnerSshFailuresTest {
             s -> s.path("state").asText().equals("terminated"), "the session to end at its deadline");
         assertEquals("provisioning-timeout", ended.get("terminationReason").asText(), ended.toString());
         assertEquals(reason, ended.at("/runnerError/message").asText(), ended.toString());
-        assertTrue(check(api, session, token, REACHABLE).get("detail").asText().contains("authentication refused"));
+        assertTrue(api.diagnoseCheck(session, token, REACHABLE).get("detail").asText().contains("authentication refused"));
         String followed = stream.get(30, TimeUnit.SECONDS).body();
         assertTrue(followed.contains("\"terminationReason\":\"provisioning-timeout\",\"runnerError\":{\"runner\":\"vm-a\""),
             "the last event carries the reason: " + followed);
@@ -221,7 +152,7 @@ class RunnerSshFailuresTest {
         Await.until(WAIT, () -> api.get("/v1/sessions/" + session, token).json(),
             s -> s.path("state").asText().equals("grace-period"), "the session running on vm-a");
         var stream = events(url, session, token);
-        Tunnel open = Tunnel.open(url, session, token);
+        RecordedTunnel open = RecordedTunnel.open(url, session, token);
         open.socket.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).join();
 
         // The runner is rebuilt at the same address with a new host key.
@@ -231,7 +162,7 @@ class RunnerSshFailuresTest {
         assertFalse(pinned.equals(presented));
 
         // A new tunnel is refused, saying which key was presented and which is pinned.
-        JsonNode refused = Await.until(WAIT, () -> Tunnel.open(url, session, token).refusal(),
+        JsonNode refused = Await.until(WAIT, () -> RecordedTunnel.open(url, session, token).refusal(),
             r -> r.path("message").asText().contains("host key"), "a tunnel refused for the host key");
         assertEquals("unavailable", refused.path("code").asText(), refused.toString());
         assertTrue(refused.path("message").asText().contains(presented), refused.toString());
@@ -242,7 +173,7 @@ class RunnerSshFailuresTest {
 
         // Either diagnose still sees the session running (both fingerprints, and what to do), or the
         // session ended already and diagnose names the failure that ended it.
-        JsonNode diagnosed = check(api, session, token, REACHABLE);
+        JsonNode diagnosed = api.diagnoseCheck(session, token, REACHABLE);
         assertFalse(diagnosed.get("ok").asBoolean());
         String detail = diagnosed.get("detail").asText();
         assertTrue(detail.contains(presented) && detail.contains(pinned), diagnosed.toString());
@@ -258,7 +189,7 @@ class RunnerSshFailuresTest {
         int failed = followed.indexOf("event:runner-error");
         assertTrue(failed >= 0 && followed.indexOf(presented, failed) > failed, "a runner-error event: " + followed);
         assertTrue(followed.indexOf("\"state\":\"terminated\"") > failed, "before the termination: " + followed);
-        String afterEnd = check(api, session, token, REACHABLE).get("detail").asText();
+        String afterEnd = api.diagnoseCheck(session, token, REACHABLE).get("detail").asText();
         assertTrue(afterEnd.contains("runner-lost") && afterEnd.contains(presented), afterEnd);
 
         // Quarantined: listed with the reason, and a new session is told why it gets no runner.

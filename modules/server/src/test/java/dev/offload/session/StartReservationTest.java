@@ -94,6 +94,27 @@ class StartReservationTest {
         "the reservation, whose session never started, is gone");
   }
 
+  @Test
+  void aSessionStoppedThroughThisNodeStopsCountingBeforeTheIndexCatchesUp() throws Exception {
+    // The index follows the journal only every 30 s here, so it still shows the stopped session live.
+    try (TestServer lagging = TestServer.start(String.join("\n",
+        "offload.runners.classes.standard { provider = local, min-warm = 2, max = 4 }",
+        "offload.db.read-journal-poll = 30s"))) {
+      ApiClient lagged = lagging.api();
+      assertEquals(201, lagged.post("/v1/orgs", TestServer.OPERATOR_TOKEN, "{\"id\":\"lagging\"}").status());
+      String owner = lagged.post("/v1/orgs/lagging/tokens", TestServer.OPERATOR_TOKEN,
+          "{\"user\":\"owner\",\"role\":\"owner\"}").json().get("token").asText();
+      assertEquals(200, lagged.put("/v1/orgs/lagging/settings", owner, "{\"maxLiveSessions\": 1}").status());
+      String first = lagged.post("/v1/sessions", owner, "{}").json().get("id").asText();
+      assertEquals("terminated", lagged.delete("/v1/sessions/" + first, owner).json().get("state").asText());
+      assertEquals(1, lagging.count("SELECT count(*) FROM sessions WHERE id = '" + first + "' AND state <> 'terminated'"),
+          "the index has not caught up yet");
+
+      Response next = lagged.post("/v1/sessions", owner, "{}");
+      assertEquals(201, next.status(), next.body());
+    }
+  }
+
   // ---- helpers ----
 
   private static String newOrg(int maxLiveSessions) {
