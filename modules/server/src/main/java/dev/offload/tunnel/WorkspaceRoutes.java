@@ -152,6 +152,21 @@ final class WorkspaceRoutes {
     }
   }
 
+  /**
+   * Reads and drops the request's body when {@code before} fails, before the error is answered:
+   * a server that answers early and closes leaves a client still sending with a broken pipe
+   * instead of the error.
+   */
+  private static <T> CompletionStage<T> drainedOnFailure(
+      akka.http.javadsl.model.HttpEntity entity, akka.stream.Materializer materializer, CompletionStage<T> before) {
+    return before.handle((value, failure) -> failure == null
+            ? CompletableFuture.completedFuture(value)
+            : entity.discardBytes(materializer).completionStage()
+                .handle((done, ignored) -> CompletableFuture.<T>failedFuture(failure))
+                .thenCompose(f -> f))
+        .thenCompose(f -> f);
+  }
+
   private Route upload(Principal caller, String sessionId, String mount) {
     // The limit applies to the entity extracted inside it, so it comes first.
     return put(() -> withSizeLimit(maxBytes, () -> extractRequestEntity(entity -> {
@@ -169,8 +184,9 @@ final class WorkspaceRoutes {
       }
       return withRequestTimeout(scala.concurrent.duration.Duration.fromNanos(uploadTimeout.toNanos()), () ->
           extractMaterializer(materializer -> onSuccess(
-              sessions.visible(caller, sessionId).thenCompose(row -> runnerOf(row.id().toString())
-                  .thenCompose(runner -> unpack(runner, row.id().toString(), mount, entity, materializer))),
+              drainedOnFailure(entity, materializer, sessions.visible(caller, sessionId)
+                  .thenCompose(row -> runnerOf(row.id().toString()).thenApply(runner -> Map.entry(row, runner))))
+                  .thenCompose(found -> unpack(found.getValue(), found.getKey().id().toString(), mount, entity, materializer)),
               path -> complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
                   json(Map.of("path", path, "bytes", length))))))));
     })));
