@@ -70,6 +70,7 @@ final class PortForwards implements AutoCloseable {
   private static final class Forward {
     private final Published published;
     private final ServerSocket listener;
+    private Thread accepting;
 
     private Forward(Published published, ServerSocket listener) {
       this.published = published;
@@ -94,6 +95,7 @@ final class PortForwards implements AutoCloseable {
       Forward forward = new Forward(published, listener);
       Thread accept = new Thread(() -> forward.serve(forwards), "offload-port-" + published.hostPort());
       accept.setDaemon(true);
+      forward.accepting = accept;
       accept.start();
       return forward;
     }
@@ -134,11 +136,20 @@ final class PortForwards implements AutoCloseable {
       }
     }
 
+    /**
+     * Returns once the port is free again: the JDK releases a listening socket only when the thread
+     * blocked in {@code accept} has woken up, so a port re-opened right after would otherwise fail.
+     */
     void close() {
       try {
         listener.close();
       } catch (IOException ignored) {
         // Closing is all that was asked; a listener that fails to close is already unusable.
+      }
+      try {
+        accepting.join(2_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
   }
