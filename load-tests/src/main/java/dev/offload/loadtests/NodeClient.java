@@ -98,9 +98,14 @@ final class NodeClient {
     HttpRequest request = HttpRequest.newBuilder(URI.create(url + "/v1/sessions/" + id + "/events"))
         .header("Authorization", "Bearer " + token).timeout(REQUEST_TIMEOUT).GET().build();
     HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
+    // The stream sends a heartbeat every 15 s, so a stream that says nothing else ends here too.
+    long deadline = System.nanoTime() + REQUEST_TIMEOUT.toNanos();
     try (Stream<String> lines = response.body()) {
       if (response.statusCode() != 200) throw new IllegalStateException("events of " + id + " answered " + response.statusCode());
       for (String line : (Iterable<String>) lines::iterator) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the event stream of " + id + " showed no state after provisioning within " + REQUEST_TIMEOUT.toSeconds() + " s");
+        }
         if (!line.startsWith("data:{\"id\"")) continue;
         JsonNode state = JSON.readTree(line.substring("data:".length()));
         if (!state.path("state").asText().equals("provisioning")) return state;

@@ -27,6 +27,7 @@ import dev.offload.runner.RunnerPool;
 import dev.offload.session.SessionDiagnosis;
 import dev.offload.session.SessionEntity;
 import dev.offload.session.SessionIndex;
+import dev.offload.session.SessionEventFeed;
 import dev.offload.session.SessionUpdates;
 import dev.offload.session.Sessions;
 import dev.offload.storage.Database;
@@ -111,7 +112,8 @@ public final class OffloadServer implements AutoCloseable {
           timings.provisioningTimeout());
       UsageEnforcer.init(system, usage, sessions, clock, full.getDuration("offload.billing.enforce-interval"),
           outbox::usageWarning);
-      SessionUpdates updates = new SessionUpdates(system, clock, full.getDuration("offload.session.preservation-window"));
+      SessionUpdates updates = new SessionUpdates(
+          new SessionEventFeed(system, database.dataSource(), blocking), clock, full.getDuration("offload.session.preservation-window"));
 
       Audit audit = new Audit(database.dataSource(),
           akka.serialization.SerializationExtension.get(system.classicSystem()), rates);

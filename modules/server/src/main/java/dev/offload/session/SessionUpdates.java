@@ -1,24 +1,24 @@
 package dev.offload.session;
 
 import akka.NotUsed;
-import akka.actor.typed.ActorSystem;
-import akka.persistence.jdbc.query.javadsl.JdbcReadJournal;
-import akka.persistence.query.PersistenceQuery;
 import akka.stream.javadsl.Source;
 import dev.offload.session.SessionEntity.SessionView;
 import dev.offload.session.SessionState.Phase;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What {@code GET /v1/sessions/{id}/events} streams: the session now, then one update per
  * transition read from the journal, one per change of the published ports, one per runner failure, and a warning shortly before a grace period ends and before
- * an idle session is wiped. Reads the journal, not the entity, so watchers add no load to it.
+ * an idle session is wiped. Reads the journal through the node's {@link SessionEventFeed}, not the
+ * entity, so watchers add no load to it.
  */
 public final class SessionUpdates {
 
@@ -38,13 +38,12 @@ public final class SessionUpdates {
   private static final Duration WARNING_LEAD = Duration.ofSeconds(60);
   private static final Duration TICK = Duration.ofMillis(250);
 
-  private final JdbcReadJournal journal;
+  private final SessionEventFeed feed;
   private final Clock clock;
   private final Duration preservationWindow;
 
-  public SessionUpdates(ActorSystem<?> system, Clock clock, Duration preservationWindow) {
-    this.journal =
-        PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+  public SessionUpdates(SessionEventFeed feed, Clock clock, Duration preservationWindow) {
+    this.feed = feed;
     this.clock = clock;
     this.preservationWindow = preservationWindow;
   }
@@ -54,9 +53,8 @@ public final class SessionUpdates {
     SessionState current = now.state();
     AtomicReference<SessionState> latest = new AtomicReference<>(current);
     Source<Update, NotUsed> transitions =
-        journal
-            .eventsByPersistenceId(SessionEntity.ENTITY_KEY.name() + "|" + current.id(), 0L, Long.MAX_VALUE)
-            .map(envelope -> (SessionEvent) envelope.event())
+        feed.eventsOf(current.id())
+            .map(envelopes -> envelopes.stream().map(envelope -> (SessionEvent) envelope.event()).toList())
             .statefulMapConcat(() -> new CatchUp(current, latest));
     Source<Update, NotUsed> stream =
         Source.<Update>single(new StateChanged(now))
@@ -67,36 +65,51 @@ public final class SessionUpdates {
 
   /**
    * Folds the journal from the start and emits updates only once it has passed the state the
-   * stream began with; the hash chain says exactly where that is. A change of state carries the
+   * stream began with; the hash chain says exactly where that is. A state that is not on the chain
+   * (a start's placeholder, answered before its entity wrote) is passed once the session's first
+   * events are read, with the journal's state if its phase differs. A change of state carries the
    * ports with it; a change of ports alone is its own update.
    */
-  private static final class CatchUp implements akka.japi.function.Function<SessionEvent, Iterable<Update>> {
-    private final String startHash;
+  private static final class CatchUp implements akka.japi.function.Function<List<SessionEvent>, Iterable<Update>> {
+    private final SessionState start;
     private final AtomicReference<SessionState> latest;
     private SessionState state;
     private boolean caughtUp;
 
     CatchUp(SessionState start, AtomicReference<SessionState> latest) {
-      this.startHash = start.lastHash();
+      this.start = start;
       this.latest = latest;
       this.state = SessionState.empty(start.id());
     }
 
     @Override
-    public Iterable<Update> apply(SessionEvent event) {
-      SessionState before = state;
-      state = state.apply(event);
-      if (!caughtUp) {
-        caughtUp = state.lastHash().equals(startHash);
-        return List.of();
+    public Iterable<Update> apply(List<SessionEvent> events) {
+      List<Update> updates = new ArrayList<>();
+      for (SessionEvent event : events) {
+        SessionState before = state;
+        state = state.apply(event);
+        if (!caughtUp) {
+          caughtUp = state.lastHash().equals(start.lastHash());
+        } else {
+          Update update = change(before, state);
+          if (update != null) updates.add(update);
+        }
       }
-      latest.set(state);
-      if (state.phase() != before.phase()) return List.of(new StateChanged(new SessionView(state, 0, null, null)));
-      if (!state.ports().equals(before.ports())) return List.of(new PortsChanged(state.id(), state.ports()));
-      if (!java.util.Objects.equals(state.runnerError(), before.runnerError())) {
-        return List.of(new RunnerFailed(new SessionView(state, 0, null, null)));
+      if (!caughtUp && state.phase() != Phase.NEW) {
+        caughtUp = true;
+        if (state.phase() != start.phase()) updates.add(new StateChanged(new SessionView(state, 0, null, null)));
       }
-      return List.of();
+      if (caughtUp) latest.set(state);
+      return updates;
+    }
+
+    private static Update change(SessionState before, SessionState after) {
+      if (after.phase() != before.phase()) return new StateChanged(new SessionView(after, 0, null, null));
+      if (!after.ports().equals(before.ports())) return new PortsChanged(after.id(), after.ports());
+      if (!Objects.equals(after.runnerError(), before.runnerError())) {
+        return new RunnerFailed(new SessionView(after, 0, null, null));
+      }
+      return null;
     }
   }
 
