@@ -5,15 +5,31 @@ import com.typesafe.config.ConfigFactory;
 import dev.offload.org.Bootstrap;
 import dev.offload.storage.Database;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * {@code bin/offload-server [migrate | audit …]}: runs a control-plane node, only the migrations,
  * or the billing audit against a database.
  */
 public final class Main {
+  private static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   private Main() {}
 
+  /**
+   * Akka's Java API hands out Scala futures as CompletionStages that run every callback "async"
+   * on the JDK's common pool. With one or two cores that pool has a parallelism of 1, and the JDK
+   * then starts a new thread for each callback instead (thousands a minute under load). Two
+   * threads keep it a pool; this must happen before the pool is first used.
+   */
+  private static void keepTheCommonPoolAPool() {
+    if (System.getProperty(COMMON_POOL_PARALLELISM) == null && Runtime.getRuntime().availableProcessors() <= 2) {
+      System.setProperty(COMMON_POOL_PARALLELISM, "2");
+    }
+  }
+
   public static void main(String[] args) throws Exception {
+    keepTheCommonPoolAPool();
     Config config = ConfigFactory.load();
     if (args.length == 1 && args[0].equals("migrate")) {
       Database.migrate(config);
@@ -32,6 +48,10 @@ public final class Main {
       System.err.println("       offload-server postgres");
       System.err.println("       " + AuditCommand.USAGE.substring("usage: ".length()));
       System.exit(2);
+    }
+    if (ForkJoinPool.getCommonPoolParallelism() < 2) {
+      System.err.println("warning: the JVM's common pool has one thread, so every callback of Akka's Java API"
+          + " starts a thread; set -D" + COMMON_POOL_PARALLELISM + "=2 or more");
     }
     OffloadServer server = OffloadServer.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "offload-shutdown"));
