@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigFactory;
 import dev.offload.org.Bootstrap;
 import dev.offload.storage.Database;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * {@code bin/offload-server [migrate | audit …]}: runs a control-plane node, only the migrations,
@@ -48,10 +47,6 @@ public final class Main {
       System.err.println("       offload-server postgres");
       System.err.println("       " + AuditCommand.USAGE.substring("usage: ".length()));
       System.exit(2);
-    }
-    if (ForkJoinPool.getCommonPoolParallelism() < 2) {
-      System.err.println("warning: the JVM's common pool has one thread, so every callback of Akka's Java API"
-          + " starts a thread; set -D" + COMMON_POOL_PARALLELISM + "=2 or more");
     }
     OffloadServer server = OffloadServer.start(config);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "offload-shutdown"));

@@ -211,6 +211,11 @@ public final class SessionEntity
     return Math.floorMod(sessionId.hashCode() / TAGS.size(), 2) == 0 ? Database.JOURNAL : Database.SECOND_JOURNAL;
   }
 
+  /** The session's events in the journal: {@code Session|<id>}. */
+  public static PersistenceId persistenceId(String sessionId) {
+    return PersistenceId.of(ENTITY_KEY.name(), sessionId);
+  }
+
   public static String tagFor(String sessionId) {
     return TAGS.get(Math.floorMod(sessionId.hashCode(), TAGS.size()));
   }
@@ -254,7 +259,7 @@ public final class SessionEntity
       ActorRef<RunnerPool.Command> pool,
       RunnerCheck runnerCheck,
       java.util.function.Consumer<ActorRef<Command>> passivate) {
-    super(PersistenceId.of(ENTITY_KEY.name(), sessionId));
+    super(persistenceId(sessionId));
     this.sessionId = sessionId;
     this.journalPluginId = journalPluginId;
     this.ctx = ctx;

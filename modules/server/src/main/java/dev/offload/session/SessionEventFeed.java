@@ -72,7 +72,7 @@ public final class SessionEventFeed {
    * written after, as they come.
    */
   public Source<List<EventEnvelope>, NotUsed> eventsOf(String sessionId) {
-    String persistenceId = SessionEntity.ENTITY_KEY.name() + "|" + sessionId;
+    String persistenceId = SessionEntity.persistenceId(sessionId).id();
     return Source.completionStage(tailing().thenApply(started -> NotUsed.notUsed()))
         .flatMapConcat(started -> Source.fromMaterializer((mat, attributes) -> follow(persistenceId, mat)))
         .mapMaterializedValue(ignored -> NotUsed.notUsed());
@@ -80,7 +80,7 @@ public final class SessionEventFeed {
 
   /** Streams of this node following the session now. */
   int streamsFollowing(String sessionId) {
-    return streams.getOrDefault(SessionEntity.ENTITY_KEY.name() + "|" + sessionId, Set.of()).size();
+    return streams.getOrDefault(SessionEntity.persistenceId(sessionId).id(), Set.of()).size();
   }
 
   private Source<List<EventEnvelope>, NotUsed> follow(String persistenceId, Materializer mat) {

@@ -33,9 +33,7 @@ class RunnerFailuresTest {
   @Test
   void aMissingEngineSocketAndARunnerLostMidTunnelAreReportedAndEndTheSession() throws Exception {
     Path socket = hostsDir.resolve("engine.sock");
-    Path docker = Files.createDirectories(LocalRunners.binDir(hostsDir)).resolve("docker");
-    Files.writeString(docker, "#!/bin/sh\necho 27.3.1\n");
-    assertTrue(docker.toFile().setExecutable(true));
+    StaticHosts.installDocker(hostsDir);
     EchoServer engine = EchoServer.unix(socket);
     String target = "unix://" + socket;
     try (LocalRunners hosts = LocalRunners.start(ConfigFactory.parseString(
@@ -44,9 +42,7 @@ class RunnerFailuresTest {
       RunnerInfo host = hosts.create("standard").toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (TestServer server = TestServer.start(String.join("\n",
           "offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }",
-          "offload.runners.static.hosts = [{ id = vm-a, class = standard, host = \"" + host.host() + "\", port = "
-              + host.port() + ", user = \"" + host.user() + "\", host-key = \"" + host.hostKey()
-              + "\", engine-target = \"" + target + "\" }]",
+          StaticHosts.config(host, target),
           "offload.runners.ssh.identity = \"" + LocalRunners.clientKeyPath(hostsDir) + "\"",
           "offload.runners.health-command = \"docker info --format '{{.ServerVersion}}'\"",
           "offload.runners.health-interval = 500ms",

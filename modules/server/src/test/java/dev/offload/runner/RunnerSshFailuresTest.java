@@ -13,7 +13,6 @@ import dev.offload.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
@@ -59,22 +58,9 @@ class RunnerSshFailuresTest {
         "{\"user\":\"alice\",\"role\":\"member\"}").json().get("token").asText();
   }
 
-  private static String staticHost(RunnerInfo host, String target) {
-    return "offload.runners.static.hosts = [{ id = vm-a, class = standard, host = \"" + host.host() + "\", port = "
-        + host.port() + ", user = \"" + host.user() + "\", host-key = \"" + host.hostKey()
-        + "\", engine-target = \"" + target + "\" }]";
-  }
-
-  private Path fakeDocker() throws Exception {
-    Path docker = Files.createDirectories(LocalRunners.binDir(hostsDir)).resolve("docker");
-    Files.writeString(docker, "#!/bin/sh\necho 27.3.1\n");
-    assertTrue(docker.toFile().setExecutable(true));
-    return docker;
-  }
-
   @Test
   void aRunnerThatRefusesTheControlPlanesKeyIsListedWithTheReasonAndTheWaitingSessionSaysWhy() throws Exception {
-    fakeDocker();
+    StaticHosts.installDocker(hostsDir);
     // The runner accepts a key the control plane does not hold, as after a key rotation done halfway.
     Path theirKey = hostsDir.resolve("keys").resolve("someone-else");
     Path ourKey = hostsDir.resolve("keys").resolve("control-plane");
@@ -86,7 +72,7 @@ class RunnerSshFailuresTest {
       RunnerInfo host = hosts.create("standard").toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (TestServer server = TestServer.start(String.join("\n",
           "offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }",
-          staticHost(host, "tcp://127.0.0.1:1"),
+          StaticHosts.config(host, "tcp://127.0.0.1:1"),
           "offload.runners.ssh.identity = \"" + ourKey + "\"",
           "offload.runners.health-interval = 500ms",
           "offload.session.provisioning-timeout = 8s"))) {
@@ -130,7 +116,7 @@ class RunnerSshFailuresTest {
   @Test
   void aHostKeyReplacedUnderARunningSessionIsRefusedWithBothFingerprintsAndTheRunnerIsNotLeasedAgain()
       throws Exception {
-    fakeDocker();
+    StaticHosts.installDocker(hostsDir);
     Path socket = hostsDir.resolve("engine.sock");
     String target = "unix://" + socket;
     EchoServer engine = EchoServer.unix(socket);
@@ -140,7 +126,7 @@ class RunnerSshFailuresTest {
       RunnerInfo host = hosts.create("standard").toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (TestServer server = TestServer.start(String.join("\n",
           "offload.runners.classes.standard { provider = static, min-warm = 1, max = 1 }",
-          staticHost(host, target),
+          StaticHosts.config(host, target),
           "offload.runners.ssh.identity = \"" + LocalRunners.clientKeyPath(hostsDir) + "\"",
           "offload.runners.health-command = \"docker info --format '{{.ServerVersion}}'\"",
           "offload.runners.health-interval = 500ms",

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -33,9 +32,7 @@ class StaticRunnersTest {
 
   @BeforeEach
   void start() throws Exception {
-    Path docker = Files.createDirectories(LocalRunners.binDir(dataDir)).resolve("docker");
-    Files.writeString(docker, "#!/bin/sh\necho 27.3.1\n");
-    assertTrue(docker.toFile().setExecutable(true));
+    StaticHosts.installDocker(dataDir);
     hosts = LocalRunners.start(ConfigFactory.load(), dataDir, ForkJoinPool.commonPool());
     ssh = new SshConnections(LocalRunners.clientKeyPath(dataDir), WAIT, ForkJoinPool.commonPool());
     commands = new RunnerCommands(ssh, ForkJoinPool.commonPool());

@@ -8,7 +8,6 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.persistence.query.EventEnvelope;
-import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
@@ -149,7 +148,7 @@ class SessionEventStreamsTest {
     }
 
     private Writer(String sessionId, Set<SessionEvent> untagged) {
-      super(PersistenceId.of(SessionEntity.ENTITY_KEY.name(), sessionId));
+      super(SessionEntity.persistenceId(sessionId));
       this.sessionId = sessionId;
       this.untagged = untagged;
     }
